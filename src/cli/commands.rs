@@ -1,0 +1,209 @@
+//! One function per subcommand: call the library, write data to stdout.
+
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+
+use anyhow::{Context, bail};
+use people::{DbConnection, OnConflict, PageRequest, Person, PersonWriter};
+
+use super::{Command, FormatArg, ListArgs};
+
+/// Rows fetched per query when streaming `list` and `export`.
+const STREAM_BATCH: i64 = 1_000;
+
+pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
+    if let Command::Migrate = command {
+        return migrate(url);
+    }
+    let mut conn = people::init(url)?;
+    let conn = &mut conn;
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match command {
+        Command::Migrate => unreachable!("handled above"),
+        Command::Add { names } => add(conn, &names, &mut out)?,
+        Command::Get { id } => print_row(&mut out, &people::get(conn, id)?)?,
+        Command::Find { name } => match people::find_by_name(conn, &name)? {
+            Some(person) => print_row(&mut out, &person)?,
+            None => bail!("no person named {name:?}"),
+        },
+        Command::List(args) => list(conn, &args, &mut out)?,
+        Command::Rename { id, new_name } => {
+            print_row(&mut out, &people::rename(conn, id, new_name)?)?
+        }
+        Command::Delete { id } => print_row(&mut out, &people::delete(conn, id)?)?,
+        Command::Count => writeln!(out, "{}", people::count(conn)?)?,
+        Command::Import {
+            file,
+            skip_existing,
+            format,
+        } => import(conn, file, skip_existing, format, &mut out)?,
+        Command::Export { format } => export(conn, format, &mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn migrate(url: &str) -> anyhow::Result<()> {
+    let mut conn = people::open(url)?;
+    let applied = people::run_migrations(&mut conn)?;
+    let mut out = io::stdout().lock();
+    if applied.is_empty() {
+        writeln!(out, "up to date")?;
+    }
+    for version in applied {
+        writeln!(out, "{version}")?;
+    }
+    Ok(())
+}
+
+fn print_row(out: &mut impl Write, person: &Person) -> io::Result<()> {
+    writeln!(out, "{}\t{}", person.id, person.name)
+}
+
+fn add(conn: &mut DbConnection, names: &[String], out: &mut impl Write) -> anyhow::Result<()> {
+    let created = people::transaction(conn, |conn| {
+        names
+            .iter()
+            .map(|name| people::create(conn, name))
+            .collect::<people::Result<Vec<_>>>()
+    })?;
+    for person in &created {
+        print_row(out, person)?;
+    }
+    Ok(())
+}
+
+fn list(conn: &mut DbConnection, args: &ListArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    if let Some(page) = args.page {
+        let request = PageRequest {
+            page,
+            per_page: args.per_page,
+            search: args.search.clone(),
+            ..PageRequest::default()
+        };
+        let pagination = people::paginate(conn, &request)?;
+        if args.json {
+            #[derive(serde::Serialize)]
+            struct Page<'a> {
+                items: &'a [Person],
+                page: i64,
+                per_page: i64,
+                total: i64,
+                pages: i64,
+            }
+            let page = Page {
+                items: pagination.items(),
+                page: pagination.page(),
+                per_page: pagination.per_page(),
+                total: pagination.total(),
+                pages: pagination.pages(),
+            };
+            serde_json::to_writer(&mut *out, &page)?;
+            writeln!(out)?;
+        } else {
+            for person in pagination.items() {
+                print_row(out, person)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut sink = if args.json {
+        RowSink::Json(PersonWriter::new(out, people::Format::Json)?)
+    } else {
+        RowSink::Rows(out)
+    };
+    let mut left = args.limit.unwrap_or(u64::MAX);
+    let mut after = args.after;
+    while left > 0 {
+        let batch_size = STREAM_BATCH.min(i64::try_from(left).unwrap_or(i64::MAX));
+        let batch = match &args.search {
+            Some(needle) => people::search(conn, needle, after, batch_size)?,
+            None => people::list(conn, after, batch_size)?,
+        };
+        for person in &batch {
+            match &mut sink {
+                RowSink::Json(writer) => writer.write(person)?,
+                RowSink::Rows(out) => print_row(out, person)?,
+            }
+        }
+        left -= batch.len() as u64;
+        match batch.last() {
+            Some(last) if batch.len() as i64 == batch_size => after = Some(last.id),
+            _ => break,
+        }
+    }
+    if let RowSink::Json(writer) = sink {
+        writer.finish()?;
+    }
+    Ok(())
+}
+
+/// Where `list` writes: `ID<TAB>NAME` lines, or a JSON array.
+enum RowSink<W: Write> {
+    Rows(W),
+    Json(PersonWriter<W>),
+}
+
+fn import(
+    conn: &mut DbConnection,
+    file: Option<std::path::PathBuf>,
+    skip_existing: bool,
+    format: FormatArg,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let input: Box<dyn BufRead + Send> = match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Box::new(io::BufReader::with_capacity(64 * 1024, file))
+        }
+        _ => Box::new(io::BufReader::new(io::stdin())),
+    };
+    let progress = progress_bar();
+    let names = people::read_names(input, format.into()).inspect(|_| progress.inc(1));
+    let on_conflict = if skip_existing {
+        OnConflict::Skip
+    } else {
+        OnConflict::Fail
+    };
+    let report = people::create_many(conn, names, on_conflict);
+    progress.finish_and_clear();
+    let report = report?;
+    writeln!(
+        out,
+        "imported {}, skipped {}",
+        report.inserted, report.skipped
+    )?;
+    Ok(())
+}
+
+/// A counter on stderr when a person is watching, nothing otherwise.
+fn progress_bar() -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} names read ({per_sec})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn export(conn: &mut DbConnection, format: FormatArg, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut writer = PersonWriter::new(out, format.into())?;
+    let mut after = None;
+    loop {
+        let batch = people::list(conn, after, STREAM_BATCH)?;
+        for person in &batch {
+            writer.write(person)?;
+        }
+        match batch.last() {
+            Some(last) if batch.len() as i64 == STREAM_BATCH => after = Some(last.id),
+            _ => break,
+        }
+    }
+    writer.finish()?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Command-line arguments (clap derive; the doc comments are the `--help`)
+//! and the dispatch to one function per subcommand.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage the people in a database: SQLite by default, PostgreSQL by URL.
+#[derive(Debug, Parser)]
+#[command(name = "people", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// SQLite path, sqlite://, file: or postgres:// URL. Default: $DATABASE_URL
+    /// (also read from a .env file), else people.db in the current directory.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations; print each applied version, or `up to date`.
+    Migrate,
+    /// Add one or more people, all or nothing; print `ID<TAB>NAME` for each.
+    Add {
+        /// Names: 1 to 80 characters, no control characters, no surrounding spaces.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Print the person with this id as `ID<TAB>NAME`.
+    Get {
+        /// The person's id.
+        id: i32,
+    },
+    /// Print the person with exactly this name as `ID<TAB>NAME`.
+    Find {
+        /// The exact, case-sensitive name.
+        name: String,
+    },
+    /// List people by id as `ID<TAB>NAME` lines, streaming.
+    List(ListArgs),
+    /// Rename a person; print the updated row.
+    Rename {
+        /// The person's id.
+        id: i32,
+        /// The new name.
+        new_name: String,
+    },
+    /// Delete a person; print the deleted row.
+    Delete {
+        /// The person's id.
+        id: i32,
+    },
+    /// Print how many people there are.
+    Count,
+    /// Add people from a file in one transaction; print `imported N, skipped M`.
+    Import {
+        /// The input file; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+        /// Skip names that already exist instead of refusing the whole import.
+        #[arg(long)]
+        skip_existing: bool,
+        /// Input format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Lines)]
+        format: FormatArg,
+    },
+    /// Write every person to standard output, streaming.
+    Export {
+        /// Output format (each can be imported again).
+        #[arg(long, value_enum, default_value_t = FormatArg::Lines)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only names containing TEXT (ASCII case-insensitive; % _ \ are literal).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Start after this id (keyset pagination: fast at any depth).
+    #[arg(long, value_name = "ID", conflicts_with = "page")]
+    after: Option<i32>,
+    /// Print at most N people.
+    #[arg(long, value_name = "N", conflicts_with = "page")]
+    limit: Option<u64>,
+    /// Print numbered page P (from 1) instead; see --per-page.
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    page: Option<i64>,
+    /// People per numbered page.
+    #[arg(
+        long,
+        value_name = "K",
+        requires = "page",
+        default_value_t = 20,
+        allow_negative_numbers = true
+    )]
+    per_page: i64,
+    /// Print JSON: an array of {"id","name"}, or with --page an object
+    /// {items, page, per_page, total, pages}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `people::Format` for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// One name per line.
+    Lines,
+    /// CSV with an id,name header.
+    Csv,
+    /// A JSON array of {"id","name"} objects.
+    Json,
+}
+
+impl From<FormatArg> for people::Format {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Lines => people::Format::Lines,
+            FormatArg::Csv => people::Format::Csv,
+            FormatArg::Json => people::Format::Json,
+        }
+    }
+}
+
+/// Where the database is when neither --database-url nor DATABASE_URL says.
+const DEFAULT_DATABASE_URL: &str = "people.db";
+
+/// Parses the arguments (after loading `.env`) and runs the command.
+pub fn run() -> anyhow::Result<()> {
+    load_dotenv()?;
+    let cli = Cli::parse();
+    let url = cli
+        .database_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    commands::run(cli.command, &url)
+}
+
+/// Loads `.env` into the environment; a missing file is fine, a broken one is not.
+fn load_dotenv() -> anyhow::Result<()> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot read .env: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn per_page_needs_page() {
+        let parsed = Cli::try_parse_from(["people", "list", "--per-page", "5"]);
+        assert_eq!(
+            parsed.unwrap_err().kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+}

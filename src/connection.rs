@@ -1,0 +1,279 @@
+//! Opening a database from a URL: the backend is chosen by the URL's scheme,
+//! and every connection gets the same per-connection setup.
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// A connection to SQLite or PostgreSQL, chosen at run time by the URL.
+///
+/// Every CRUD function takes `&mut DbConnection`; the same code serves both
+/// backends. Match on the variants only for backend-specific work.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// An SQLite database file (or `:memory:`).
+    Sqlite(diesel::SqliteConnection),
+    /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    Postgres(diesel::PgConnection),
+}
+
+/// Runs `$body` with `$c` bound to the inner connection of whichever backend
+/// `$conn` is: for the few statements Diesel cannot build on the
+/// multi-connection (batch inserts, upserts).
+macro_rules! with_inner {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::connection::DbConnection::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::connection::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use with_inner;
+
+/// Which database engine a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite, bundled into this crate.
+    Sqlite,
+    /// PostgreSQL, through a bundled libpq.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL selects: `postgres://` and `postgresql://` open
+    /// PostgreSQL, anything else is an SQLite path or `file:`/`sqlite://` URI.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] for other `scheme://` URLs (`mysql://`, `http://`...),
+    /// so a typo never silently creates an SQLite file, and for `postgres://`
+    /// when this build has no PostgreSQL support.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") if cfg!(feature = "postgres") => Ok(Backend::Postgres),
+            Some("postgres" | "postgresql") => Err(invalid_url(
+                url,
+                "this build of people has no PostgreSQL support (enable the `postgres` feature)",
+            )),
+            Some("sqlite" | "file") | None => Ok(Backend::Sqlite),
+            Some(other) => Err(invalid_url(
+                url,
+                &format!(
+                    "unsupported scheme {other:?}; use a file path, sqlite://, file: or postgres://"
+                ),
+            )),
+        }
+    }
+}
+
+fn invalid_url(url: &str, reason: &str) -> Error {
+    Error::InvalidUrl {
+        url: redact_url(url),
+        reason: reason.to_owned(),
+    }
+}
+
+/// How long an SQLite statement waits for another writer's lock before it
+/// gives up with "database is locked".
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Per-connection SQLite setup. busy_timeout goes first: the other pragmas
+/// may themselves need a lock. WAL is a property of the file and is switched
+/// on by the migrations step (see `migrations.rs`), not here.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = NORMAL;";
+
+/// Opens a connection and applies the per-connection setup, without running
+/// migrations (see [`init`](crate::init) for that).
+///
+/// # Errors
+/// [`Error::InvalidUrl`] or [`Error::Connection`].
+pub fn open(url: &str) -> Result<DbConnection> {
+    let connection_error = |source| Error::Connection {
+        url: redact_url(url),
+        source,
+    };
+    match Backend::from_url(url)? {
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(url).map_err(connection_error)?;
+            conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(|e| {
+                connection_error(diesel::ConnectionError::CouldntSetupConfiguration(e))
+            })?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let conn = diesel::PgConnection::establish(url).map_err(connection_error)?;
+            Ok(DbConnection::Postgres(conn))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres => unreachable!("Backend::from_url refuses postgres URLs in this build"),
+    }
+}
+
+impl DbConnection {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            DbConnection::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs `f` in a write transaction and commits if it returns `Ok`.
+///
+/// On SQLite the outermost transaction is `BEGIN IMMEDIATE`: it takes the
+/// write lock up front, so a transaction that reads before it writes waits
+/// for other writers (busy timeout) instead of failing with "database is
+/// locked". Inside an open transaction it becomes a savepoint, so calls nest,
+/// and a failed nested call leaves the outer transaction usable on both
+/// backends.
+///
+/// # Errors
+/// Whatever `f` returns, or the database's error on begin/commit.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// // Two creates, all or nothing.
+/// let pair = people::transaction(&mut conn, |conn| {
+///     Ok::<_, people::Error>((people::create(conn, "Ann")?, people::create(conn, "Bo")?))
+/// })?;
+/// assert_eq!(people::count(&mut conn)?, 2);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn transaction<T, E, F>(conn: &mut DbConnection, f: F) -> std::result::Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> std::result::Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let began_immediate = match conn {
+        DbConnection::Sqlite(c) => {
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+            if depth.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            }
+            depth.is_none()
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(_) => false,
+    };
+    if !began_immediate {
+        return conn.transaction(f);
+    }
+    // The same commit/rollback sequence as `Connection::transaction`; the
+    // multi-connection's manager delegates to the inner connection's, which
+    // saw our BEGIN, so its depth bookkeeping stays right.
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+///
+/// ```
+/// assert_eq!(
+///     people::redact_url("postgres://app:s3cret@db:5432/people"),
+///     "postgres://app:***@db:5432/people"
+/// );
+/// assert_eq!(people::redact_url("people.db"), "people.db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let mut redacted = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(authority_end);
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _password)) => format!("{user}:***@{host}"),
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            format!("{scheme}://{authority}{tail}")
+        }
+        None => url.to_owned(),
+    };
+    // libpq also takes the password as a query parameter.
+    if let Some(start) = redacted.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = redacted[value_start..]
+            .find('&')
+            .map_or(redacted.len(), |i| value_start + i);
+        redacted.replace_range(value_start..value_end, "***");
+    }
+    redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_picks_the_backend() {
+        assert_eq!(Backend::from_url("people.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url(":memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("sqlite:///tmp/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("file:x.db?mode=rwc").unwrap(),
+            Backend::Sqlite
+        );
+        if cfg!(feature = "postgres") {
+            assert_eq!(
+                Backend::from_url("postgres://h/db").unwrap(),
+                Backend::Postgres
+            );
+            assert_eq!(
+                Backend::from_url("PostgreSQL://h/db").unwrap(),
+                Backend::Postgres
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_with_the_password_hidden() {
+        let err = Backend::from_url("mysql://root:pw@localhost/db").unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("unsupported scheme \"mysql\""),
+            "{message}"
+        );
+        assert!(!message.contains("pw@"), "{message}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_everywhere_in_the_url() {
+        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://u:p:q@h/db?sslmode=require"),
+            "postgres://u:***@h/db?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=secret&x=1"),
+            "postgres://h/db?user=u&password=***&x=1"
+        );
+        assert_eq!(redact_url("postgres://u:p@h"), "postgres://u:***@h");
+    }
+}

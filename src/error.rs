@@ -1,0 +1,180 @@
+//! The one error type of the library, and the single place where Diesel's
+//! errors are turned into it.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `people`.
+///
+/// Every message is one line, names the offending value and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No person has this id.
+    #[error("no person with id {id}")]
+    NotFound {
+        /// The id that was looked up.
+        id: i32,
+    },
+
+    /// Another person already has this name (names are unique).
+    #[error("name {name:?} is already taken; choose another name")]
+    NameTaken {
+        /// The name that collided.
+        name: String,
+    },
+
+    /// The name breaks a rule of [`PersonName`](crate::PersonName).
+    #[error("invalid name: {reason}")]
+    InvalidName {
+        /// Which rule, and the offending value (shortened if long).
+        reason: String,
+    },
+
+    /// An input record could not be read (import files).
+    #[error("{location}: {reason}")]
+    InvalidRecord {
+        /// Where in the input: `line 5`, or `record 3` in JSON.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A page request that cannot be served (page or per_page below 1, or past the end).
+    #[error("invalid page: {reason}")]
+    InvalidPage {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database holds migrations this build does not know: it was made by
+    /// a newer version of `people`. Nothing was changed.
+    #[error(
+        "database schema is newer than this build of people (unknown migrations: {}); upgrade people",
+        versions.join(", ")
+    )]
+    SchemaTooNew {
+        /// The applied versions this build does not know.
+        versions: Vec<String>,
+    },
+
+    /// The database URL is not usable (bad parameter, unsupported scheme...).
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database could not be opened.
+    #[error("cannot open database {url}: {}", one_line(source))]
+    Connection {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// Diesel's error.
+        #[source]
+        source: diesel::ConnectionError,
+    },
+
+    /// A connection could not be taken from the pool in time.
+    #[error("no database connection available: {}", one_line(source))]
+    Pool {
+        /// r2d2's error (it says why the last attempt failed).
+        #[source]
+        source: diesel::r2d2::PoolError,
+    },
+
+    /// Applying or inspecting migrations failed.
+    #[error("migration failed: {}", one_line(source))]
+    Migration {
+        /// The migration harness' error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Any other database failure.
+    #[error("database error: {}", one_line(source))]
+    Database {
+        /// Diesel's error.
+        #[source]
+        source: DieselError,
+    },
+
+    /// Reading input or writing output failed.
+    #[error("i/o error: {source}")]
+    Io {
+        /// The underlying error.
+        #[source]
+        #[from]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Maps a failed write of `name`: a unique violation becomes [`Error::NameTaken`],
+    /// whichever writer won the race.
+    pub(crate) fn from_write(source: DieselError, name: &str) -> Self {
+        match source {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::NameTaken {
+                name: name.to_owned(),
+            },
+            other => Error::from(other),
+        }
+    }
+
+    /// Whether this is a unique violation reported by the database.
+    pub(crate) fn is_unique_violation(source: &DieselError) -> bool {
+        matches!(
+            source,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+        )
+    }
+}
+
+impl From<DieselError> for Error {
+    fn from(source: DieselError) -> Self {
+        Error::Database { source }
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// Database messages (PostgreSQL's above all) may span lines; ours never do.
+fn one_line(source: &dyn std::fmt::Display) -> String {
+    source
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        let err = Error::Database {
+            source: DieselError::QueryBuilderError("first\nsecond\n".into()),
+        };
+        assert_eq!(err.to_string(), "database error: first second");
+    }
+
+    #[test]
+    fn schema_too_new_lists_versions_and_advice() {
+        let err = Error::SchemaTooNew {
+            versions: vec!["20990101000000".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "database schema is newer than this build of people (unknown migrations: 20990101000000); upgrade people"
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! [`PersonName`]: a string that is guaranteed to be a valid person name.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The most characters (Unicode scalar values, not bytes) a name may have,
+/// matching the `VARCHAR(80)` column and its CHECK constraint.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// A valid person name: 1 to 80 characters, no control characters, no
+/// leading or trailing whitespace.
+///
+/// Names are never trimmed or otherwise changed: what you give is what is
+/// stored, compared exactly and case-sensitively. Once a `PersonName` exists,
+/// no other code needs to check it again.
+///
+/// # Example
+/// ```
+/// use people::PersonName;
+///
+/// let name = PersonName::new("Zoë")?;
+/// assert_eq!(name.as_str(), "Zoë");
+/// assert!(PersonName::new(" Zoë").is_err());
+/// assert!(PersonName::new("x".repeat(81)).is_err());
+/// # Ok::<(), people::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Validates `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] saying which rule the name breaks.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        check(&name).map_err(|reason| Error::InvalidName { reason })?;
+        Ok(PersonName(name))
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name as an owned `String`.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Checks every rule, reading at most `MAX_NAME_CHARS + 1` characters, so a
+/// huge input costs no more than a long name.
+fn check(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("a name cannot be empty".to_owned());
+    }
+    for (index, c) in name.chars().enumerate() {
+        let position = index + 1;
+        if position > MAX_NAME_CHARS {
+            return Err(format!(
+                "{} is longer than {MAX_NAME_CHARS} characters",
+                preview(name)
+            ));
+        }
+        if c.is_control() {
+            return Err(format!(
+                "{} contains the control character {:?} at position {position}",
+                preview(name),
+                c
+            ));
+        }
+    }
+    let first_is_space = name.chars().next().is_some_and(char::is_whitespace);
+    let last_is_space = name.chars().next_back().is_some_and(char::is_whitespace);
+    if first_is_space || last_is_space {
+        return Err(format!(
+            "{} has leading or trailing whitespace",
+            preview(name)
+        ));
+    }
+    Ok(())
+}
+
+/// The start of a name for error messages: quoted, escaped, and short.
+fn preview(name: &str) -> String {
+    const SHOWN: usize = 24;
+    let mut shown: String = name.chars().take(SHOWN).collect();
+    if name.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    format!("{shown:?}")
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for PersonName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<&str> for PersonName {
+    type Error = Error;
+    fn try_from(name: &str) -> Result<Self> {
+        PersonName::new(name)
+    }
+}
+
+impl TryFrom<&String> for PersonName {
+    type Error = Error;
+    fn try_from(name: &String) -> Result<Self> {
+        PersonName::new(name.as_str())
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = Error;
+    fn try_from(name: String) -> Result<Self> {
+        PersonName::new(name)
+    }
+}
+
+/// Lets a fallible stream of names, such as [`read_names`](crate::read_names),
+/// be passed straight to [`create_many`](crate::create_many): the first error
+/// aborts the whole batch.
+impl TryFrom<Result<PersonName>> for PersonName {
+    type Error = Error;
+    fn try_from(name: Result<PersonName>) -> Result<Self> {
+        name
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(name: PersonName) -> Self {
+        name.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PersonName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        PersonName::new(name).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(name: &str) -> String {
+        match PersonName::new(name) {
+            Err(Error::InvalidName { reason }) => reason,
+            other => panic!("{name:?} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_ordinary_and_unicode_names() {
+        for name in [
+            "Alice",
+            "a",
+            "Zoë Ångström",
+            "李小龍",
+            "O'Brien; DROP TABLE person;--",
+            "50% _off_ \\",
+        ] {
+            assert_eq!(PersonName::new(name).unwrap().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn eighty_multibyte_characters_are_accepted_and_eighty_one_refused() {
+        let eighty = "é".repeat(80);
+        assert_eq!(eighty.len(), 160);
+        assert!(PersonName::new(eighty.as_str()).is_ok());
+        assert!(reason(&"é".repeat(81)).contains("longer than 80 characters"));
+    }
+
+    #[test]
+    fn empty_is_refused() {
+        assert_eq!(reason(""), "a name cannot be empty");
+    }
+
+    #[test]
+    fn whitespace_at_either_end_is_refused_never_trimmed() {
+        for name in [" Alice", "Alice ", "\u{3000}Alice", "Alice\u{a0}", " "] {
+            assert!(reason(name).contains("whitespace"), "{name:?}");
+        }
+        assert!(PersonName::new("Mary Ann").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        for name in [
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\0b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "\u{1b}[31mred",
+        ] {
+            assert!(reason(name).contains("control character"), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn long_input_is_previewed_not_echoed() {
+        let huge = "x".repeat(10_000_000);
+        let reason = reason(&huge);
+        assert!(reason.len() < 100, "{reason}");
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        assert!(serde_json::from_str::<PersonName>("\"Bob\"").is_ok());
+        assert!(serde_json::from_str::<PersonName>("\" Bob\"").is_err());
+    }
+}

@@ -1,0 +1,386 @@
+//! The CRUD queries on `person`: one function each, all on `&mut DbConnection`.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+
+use crate::connection::{DbConnection, MultiBackend, transaction, with_inner};
+use crate::error::{Error, Result};
+use crate::models::{NewPerson, Person};
+use crate::name::PersonName;
+use crate::schema::person;
+
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// SQL `lower()`: Unicode-aware on PostgreSQL, ASCII-only on SQLite.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Rows per multi-row INSERT in [`create_many`]: well under SQLite's 32,766
+/// bound parameters and PostgreSQL's 65,535, and small enough to keep memory flat.
+pub const BATCH_SIZE: usize = 1_000;
+
+/// What [`create_many`] does with a name that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Refuse the whole batch with [`Error::NameTaken`]; nothing is written.
+    #[default]
+    Fail,
+    /// Skip the name and count it in [`BulkReport::skipped`].
+    Skip,
+}
+
+/// What [`create_many`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct BulkReport {
+    /// Rows inserted.
+    pub inserted: u64,
+    /// Names skipped because they already existed (only with [`OnConflict::Skip`]).
+    pub skipped: u64,
+}
+
+/// Inserts a person and returns the new row, in one round trip (`RETURNING`).
+///
+/// # Errors
+/// [`Error::InvalidName`] if `name` is not a valid [`PersonName`];
+/// [`Error::NameTaken`] if the name exists, even when another writer won a race for it.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// let alice = people::create(&mut conn, "Alice")?;
+/// assert_eq!(alice.name, "Alice");
+/// assert!(matches!(people::create(&mut conn, "Alice"), Err(people::Error::NameTaken { .. })));
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn create<N>(conn: &mut DbConnection, name: N) -> Result<Person>
+where
+    N: TryInto<PersonName>,
+    Error: From<N::Error>,
+{
+    let name = name.try_into()?;
+    // Inside a transaction the COMMIT runs the statement to completion, which
+    // is when SQLite checkpoints the WAL; an autocommit `INSERT … RETURNING`
+    // read with `get_result` never does, and the -wal file grows without bound.
+    transaction(conn, |conn| {
+        diesel::insert_into(person::table)
+            .values(NewPerson::new(&name))
+            .returning(person::all_columns)
+            .get_result(conn)
+    })
+    .map_err(|e| Error::from_write(e, name.as_str()))
+}
+
+/// Inserts many people in one transaction, in multi-row INSERTs of
+/// [`BATCH_SIZE`]; all or nothing.
+///
+/// `names` may be any strings (each is validated) or already-validated
+/// [`PersonName`]s, or the fallible stream [`read_names`](crate::read_names)
+/// returns. The first invalid name aborts the batch and nothing is written.
+/// Names are consumed as they are inserted, so a stream of millions keeps
+/// memory flat.
+///
+/// # Errors
+/// [`Error::InvalidName`] (or the stream's own error) for a bad name;
+/// [`Error::NameTaken`] for the first name that exists or repeats, with
+/// [`OnConflict::Fail`].
+///
+/// # Example
+/// ```
+/// use people::{BulkReport, OnConflict};
+/// # let mut conn = people::init(":memory:")?;
+/// people::create(&mut conn, "Bob")?;
+/// let report = people::create_many(&mut conn, ["Ann", "Bob", "Cy"], OnConflict::Skip)?;
+/// assert_eq!(report, BulkReport { inserted: 2, skipped: 1 });
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn create_many<I>(
+    conn: &mut DbConnection,
+    names: I,
+    on_conflict: OnConflict,
+) -> Result<BulkReport>
+where
+    I: IntoIterator,
+    I::Item: TryInto<PersonName>,
+    Error: From<<I::Item as TryInto<PersonName>>::Error>,
+{
+    transaction(conn, |conn| {
+        let mut report = BulkReport::default();
+        let mut batch = Vec::with_capacity(BATCH_SIZE);
+        for name in names {
+            batch.push(name.try_into()?);
+            if batch.len() == BATCH_SIZE {
+                insert_batch(conn, &batch, on_conflict, &mut report)?;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            insert_batch(conn, &batch, on_conflict, &mut report)?;
+        }
+        Ok(report)
+    })
+}
+
+fn insert_batch(
+    conn: &mut DbConnection,
+    batch: &[PersonName],
+    on_conflict: OnConflict,
+    report: &mut BulkReport,
+) -> Result<()> {
+    let rows: Vec<NewPerson<'_>> = batch.iter().map(NewPerson::new).collect();
+    // Diesel cannot build a batch INSERT on the multi-connection: each
+    // backend gets its own (identical) statement.
+    let inserted = match on_conflict {
+        OnConflict::Skip => match conn {
+            // SQLite's batch insert has no ON CONFLICT clause in Diesel; OR IGNORE is the same here.
+            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(person::table)
+                .values(&rows)
+                .execute(c)?,
+            #[cfg(feature = "postgres")]
+            DbConnection::Postgres(c) => diesel::insert_into(person::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        },
+        // A savepoint, so that after a unique violation the transaction is
+        // still usable (PostgreSQL aborts it otherwise) to find the culprit.
+        OnConflict::Fail => match conn.transaction(|conn| {
+            with_inner!(conn, |c| diesel::insert_into(person::table)
+                .values(&rows)
+                .execute(c))
+        }) {
+            Ok(inserted) => inserted,
+            Err(e) if Error::is_unique_violation(&e) => return Err(first_taken(conn, batch)?),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let inserted = inserted as u64;
+    report.inserted += inserted;
+    report.skipped += batch.len() as u64 - inserted;
+    Ok(())
+}
+
+/// The error for the first name of `batch` that is stored already or repeats
+/// within the batch.
+fn first_taken(conn: &mut DbConnection, batch: &[PersonName]) -> Result<Error> {
+    let stored: HashSet<String> = person::table
+        .select(person::name)
+        .filter(person::name.eq_any(batch.iter().map(PersonName::as_str)))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let mut seen = HashSet::with_capacity(batch.len());
+    let taken = batch
+        .iter()
+        .find(|name| stored.contains(name.as_str()) || !seen.insert(name.as_str()))
+        .or(batch.first());
+    Ok(Error::NameTaken {
+        name: taken.map(|n| n.to_string()).unwrap_or_default(),
+    })
+}
+
+/// The person with this id.
+///
+/// # Errors
+/// [`Error::NotFound`] if there is none.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// let id = people::create(&mut conn, "Alice")?.id;
+/// assert_eq!(people::get(&mut conn, id)?.name, "Alice");
+/// assert!(matches!(people::get(&mut conn, id + 1), Err(people::Error::NotFound { .. })));
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<Person> {
+    // `get_result`, not `first`: `first` adds a bound `LIMIT ?`, which makes
+    // SQLite re-prepare the statement on every call.
+    person::table
+        .filter(person::id.eq(id))
+        .select(Person::as_select())
+        .get_result(conn)
+        .optional()?
+        .ok_or(Error::NotFound { id })
+}
+
+/// The person with exactly this name (case-sensitive), if any.
+///
+/// # Errors
+/// Only database failures; an absent name is `Ok(None)`.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// people::create(&mut conn, "Alice")?;
+/// assert!(people::find_by_name(&mut conn, "Alice")?.is_some());
+/// assert!(people::find_by_name(&mut conn, "alice")?.is_none());
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Person>> {
+    Ok(person::table
+        .filter(person::name.eq(name))
+        .select(Person::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// Up to `limit` people with an id greater than `after`, by id: keyset
+/// pagination, as fast on the millionth page as on the first. Pass the last
+/// id of one page as `after` to get the next.
+///
+/// # Errors
+/// Only database failures.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// people::create_many(&mut conn, ["A", "B", "C"], people::OnConflict::Fail)?;
+/// let first = people::list(&mut conn, None, 2)?;
+/// let rest = people::list(&mut conn, Some(first[1].id), 2)?;
+/// assert_eq!(rest.len(), 1);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn list(conn: &mut DbConnection, after: Option<i32>, limit: i64) -> Result<Vec<Person>> {
+    keyset(conn, None, after, limit)
+}
+
+/// Like [`list`], but only names that contain `needle`, ignoring ASCII case
+/// (and all case on PostgreSQL). `%`, `_` and `\` in `needle` match
+/// themselves, not patterns.
+///
+/// # Errors
+/// Only database failures.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// people::create_many(&mut conn, ["Alice", "MALICE", "Bob", "50%_off"], people::OnConflict::Fail)?;
+/// let found = people::search(&mut conn, "lic", None, 10)?;
+/// assert_eq!(found.len(), 2);
+/// assert_eq!(people::search(&mut conn, "%_", None, 10)?[0].name, "50%_off");
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn search(
+    conn: &mut DbConnection,
+    needle: &str,
+    after: Option<i32>,
+    limit: i64,
+) -> Result<Vec<Person>> {
+    keyset(conn, Some(needle), after, limit)
+}
+
+fn keyset(
+    conn: &mut DbConnection,
+    needle: Option<&str>,
+    after: Option<i32>,
+    limit: i64,
+) -> Result<Vec<Person>> {
+    let mut query = filtered(needle).order(person::id.asc()).limit(limit.max(0));
+    if let Some(after) = after {
+        query = query.filter(person::id.gt(after));
+    }
+    Ok(query.select(Person::as_select()).load(conn)?)
+}
+
+/// The `person` table, narrowed to names containing `needle` when given.
+pub(crate) fn filtered(needle: Option<&str>) -> person::BoxedQuery<'static, MultiBackend> {
+    let query = person::table.into_boxed();
+    match needle {
+        Some(needle) => query.filter(
+            lower(person::name)
+                .like(lower(format!("%{}%", escape_like(needle))))
+                .escape('\\'),
+        ),
+        None => query,
+    }
+}
+
+/// Makes `%`, `_` and `\` literal in a LIKE pattern that uses `\` as escape.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Renames a person and returns the updated row.
+///
+/// # Errors
+/// [`Error::InvalidName`], [`Error::NameTaken`], or [`Error::NotFound`].
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// let id = people::create(&mut conn, "Alice")?.id;
+/// assert_eq!(people::rename(&mut conn, id, "Alicia")?.name, "Alicia");
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn rename<N>(conn: &mut DbConnection, id: i32, new_name: N) -> Result<Person>
+where
+    N: TryInto<PersonName>,
+    Error: From<N::Error>,
+{
+    let new_name = new_name.try_into()?;
+    transaction(conn, |conn| {
+        diesel::update(person::table.filter(person::id.eq(id)))
+            .set(person::name.eq(new_name.as_str()))
+            .returning(person::all_columns)
+            .get_result(conn)
+            .optional()
+    })
+    .map_err(|e| Error::from_write(e, new_name.as_str()))?
+    .ok_or(Error::NotFound { id })
+}
+
+/// Deletes a person and returns the deleted row. Its id is never reused.
+///
+/// # Errors
+/// [`Error::NotFound`] if there is no such person.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// let id = people::create(&mut conn, "Alice")?.id;
+/// assert_eq!(people::delete(&mut conn, id)?.name, "Alice");
+/// assert_eq!(people::count(&mut conn)?, 0);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn delete(conn: &mut DbConnection, id: i32) -> Result<Person> {
+    transaction(conn, |conn| {
+        diesel::delete(person::table.filter(person::id.eq(id)))
+            .returning(person::all_columns)
+            .get_result(conn)
+            .optional()
+    })?
+    .ok_or(Error::NotFound { id })
+}
+
+/// How many people there are.
+///
+/// # Errors
+/// Only database failures.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// assert_eq!(people::count(&mut conn)?, 0);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn count(conn: &mut DbConnection) -> Result<i64> {
+    Ok(person::table.count().get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}
