@@ -1,0 +1,10 @@
+//! Integration tests: everything that touches a real database or the real
+//! binary. One test binary (fast to link); one module per area. Tests in
+//! `backend_tests!` run on SQLite and, when PEOPLE_TEST_POSTGRES_URL is set,
+//! on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod crud;
+mod migrations;
