@@ -6,5 +6,6 @@
 mod support;
 
 mod cli;
+mod concurrency;
 mod crud;
 mod migrations;
