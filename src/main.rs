@@ -21,7 +21,7 @@ fn main() -> ExitCode {
 fn one_line(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {
-        let text = cause.to_string();
+        let text = squeeze(&cause.to_string());
         if !message.contains(text.as_str()) {
             if !message.is_empty() {
                 message.push_str(": ");
@@ -29,7 +29,11 @@ fn one_line(error: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    message
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -140,9 +140,9 @@ pub fn paginate(conn: &mut DbConnection, request: &PageRequest) -> Result<Pagina
     if pagination.items.is_empty() && request.page != 1 {
         return Err(Error::InvalidPage {
             reason: format!(
-                "page {} is past the end (there are {} pages)",
+                "page {} is past the end; the last page is {}",
                 request.page,
-                pagination.pages()
+                pagination.pages().max(1)
             ),
         });
     }

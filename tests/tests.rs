@@ -9,3 +9,4 @@ mod cli;
 mod concurrency;
 mod crud;
 mod migrations;
+mod properties;
