@@ -36,6 +36,7 @@
 // Also holds what `#[derive(MultiConnection)]` generates, which has no docs.
 #[allow(missing_docs)]
 mod connection;
+mod database;
 mod error;
 mod format;
 mod migrations;
@@ -54,6 +55,7 @@ pub mod test_util;
 pub use connection::{
     Backend, DbConnection, MultiBackend, SQLITE_BUSY_TIMEOUT_MS, open, redact_url, transaction,
 };
+pub use database::create_database_if_missing;
 pub use error::{Error, Result};
 pub use format::{Format, PersonWriter, read_names};
 #[cfg(feature = "postgres")]

@@ -230,3 +230,40 @@ fn unknown_url_schemes_are_refused() {
     let err = people::init("mysql://root@localhost/db").err().unwrap();
     assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
 }
+
+#[test]
+fn migrate_creates_a_missing_postgres_database() {
+    use diesel::Connection;
+    let Some(server) = crate::support::postgres_server() else {
+        return;
+    };
+    let name = format!("people_migrate_creates_{}", std::process::id());
+    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_people"))
+            .args(["--database-url", &url, "migrate"])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let second = run();
+    let mut admin =
+        diesel::PgConnection::establish(&format!("{}/postgres", server.trim_end_matches('/')))
+            .unwrap();
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        format!("{FIRST_VERSION}\n")
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).starts_with("created database"));
+    assert_eq!(String::from_utf8_lossy(&second.stdout), "up to date\n");
+    assert!(second.stderr.is_empty());
+}

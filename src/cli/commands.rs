@@ -44,6 +44,9 @@ pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
 }
 
 fn migrate(url: &str) -> anyhow::Result<()> {
+    if people::create_database_if_missing(url)? {
+        eprintln!("created database {}", people::redact_url(url));
+    }
     let mut conn = people::open(url)?;
     let applied = people::run_migrations(&mut conn)?;
     let mut out = io::stdout().lock();

@@ -28,7 +28,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply pending migrations; print each applied version, or `up to date`.
+    /// Create the database if needed (PostgreSQL), apply pending migrations;
+    /// print each applied version, or `up to date`.
     Migrate,
     /// Add one or more people, all or nothing; print `ID<TAB>NAME` for each.
     Add {
