@@ -5,6 +5,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::sqlite_url::{SqliteUrl, Synchronous};
 
 /// A connection to SQLite or PostgreSQL, chosen at run time by the URL.
 ///
@@ -83,12 +84,15 @@ fn invalid_url(url: &str, reason: &str) -> Error {
 /// gives up with "database is locked".
 pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
-/// Per-connection SQLite setup. busy_timeout goes first: the other pragmas
-/// may themselves need a lock. WAL is a property of the file and is switched
-/// on by the migrations step (see `migrations.rs`), not here.
-const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+/// Per-connection SQLite setup, one per durability choice. busy_timeout goes
+/// first: the other pragmas may themselves need a lock. WAL is a property of
+/// the file and is switched on by the migrations step (see `migrations.rs`).
+const SQLITE_PRAGMAS_NORMAL: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
+const SQLITE_PRAGMAS_FULL: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = FULL;";
 
 /// Opens a connection and applies the per-connection setup, without running
 /// migrations (see [`init`](crate::init) for that).
@@ -102,8 +106,17 @@ pub fn open(url: &str) -> Result<DbConnection> {
     };
     match Backend::from_url(url)? {
         Backend::Sqlite => {
-            let mut conn = diesel::SqliteConnection::establish(url).map_err(connection_error)?;
-            conn.batch_execute(SQLITE_CONNECTION_PRAGMAS).map_err(|e| {
+            let sqlite_url = SqliteUrl::parse(url).map_err(|e| match e {
+                Error::InvalidUrl { reason, .. } => invalid_url(url, &reason),
+                other => other,
+            })?;
+            let mut conn = diesel::SqliteConnection::establish(&sqlite_url.target)
+                .map_err(connection_error)?;
+            let pragmas = match sqlite_url.synchronous {
+                Synchronous::Normal => SQLITE_PRAGMAS_NORMAL,
+                Synchronous::Full => SQLITE_PRAGMAS_FULL,
+            };
+            conn.batch_execute(pragmas).map_err(|e| {
                 connection_error(diesel::ConnectionError::CouldntSetupConfiguration(e))
             })?;
             Ok(DbConnection::Sqlite(conn))

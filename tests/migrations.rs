@@ -166,26 +166,58 @@ impl SpawnPiped for std::process::Command {
     }
 }
 
-#[test]
-fn sqlite_files_get_wal_foreign_keys_and_a_busy_timeout() {
+/// An SQLite setting, read back from the connection.
+fn pragma(conn: &mut DbConnection, name: &str, column: &str) -> String {
     #[derive(diesel::QueryableByName)]
     struct Setting {
         #[diesel(sql_type = diesel::sql_types::Text)]
         value: String,
     }
+    let query = format!("SELECT CAST({column} AS TEXT) AS value FROM pragma_{name}");
+    let rows: Vec<Setting> = diesel::sql_query(query).load(conn).unwrap();
+    rows.into_iter().next().unwrap().value
+}
+
+#[test]
+fn sqlite_files_get_wal_foreign_keys_and_a_busy_timeout() {
     let db = TestDb::sqlite().unwrap();
     let mut conn = db.connect().unwrap();
-    let mut pragma = |name: &str, column: &str| -> String {
-        let query = format!("SELECT CAST({column} AS TEXT) AS value FROM pragma_{name}");
-        let rows: Vec<Setting> = diesel::sql_query(query).load(&mut conn).unwrap();
-        rows.into_iter().next().unwrap().value
-    };
-    assert_eq!(pragma("journal_mode", "journal_mode"), "wal");
-    assert_eq!(pragma("foreign_keys", "foreign_keys"), "1");
-    assert_eq!(pragma("synchronous", "synchronous"), "1"); // NORMAL
+    assert_eq!(pragma(&mut conn, "journal_mode", "journal_mode"), "wal");
+    assert_eq!(pragma(&mut conn, "foreign_keys", "foreign_keys"), "1");
+    assert_eq!(pragma(&mut conn, "synchronous", "synchronous"), "1"); // NORMAL
     assert_eq!(
-        pragma("busy_timeout", "timeout"),
+        pragma(&mut conn, "busy_timeout", "timeout"),
         people::SQLITE_BUSY_TIMEOUT_MS.to_string()
+    );
+}
+
+#[test]
+fn synchronous_full_in_the_url_applies_to_every_connection_pooled_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "{}?synchronous=full",
+        dir.path().join("durable.db").display()
+    );
+    let mut conn = people::init(&url).unwrap();
+    assert_eq!(pragma(&mut conn, "synchronous", "synchronous"), "2"); // FULL
+    let pool = people::Pool::new(&url).unwrap();
+    let (mut a, mut b) = (pool.get().unwrap(), pool.get().unwrap());
+    assert_eq!(pragma(&mut a, "synchronous", "synchronous"), "2");
+    assert_eq!(pragma(&mut b, "synchronous", "synchronous"), "2");
+    people::create(&mut a, "Alice").unwrap();
+    // The parameter is ours: the file is durable.db, not "durable.db?synchronous=full".
+    assert!(dir.path().join("durable.db").exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains('?'))
+            .count(),
+        0
     );
 }
 
