@@ -180,7 +180,8 @@ impl Pagination {
         if self.total == 0 {
             0
         } else {
-            (self.total + self.per_page - 1) / self.per_page
+            // Not (total + per_page - 1) / per_page: that overflows for a huge per_page.
+            (self.total - 1) / self.per_page + 1
         }
     }
 

@@ -151,6 +151,15 @@ fn load_dotenv() -> anyhow::Result<()> {
     match dotenvy::dotenv() {
         Ok(_) => Ok(()),
         Err(e) if e.not_found() => Ok(()),
+        // dotenvy's message quotes the whole line, which may hold a password:
+        // name the variable and the position, never the value.
+        Err(dotenvy::Error::LineParse(line, index)) => {
+            let variable: String = line.chars().take_while(|c| *c != '=').take(64).collect();
+            Err(anyhow::anyhow!(
+                "cannot read .env: the line for {:?} cannot be parsed (at character {index})",
+                variable.trim()
+            ))
+        }
         Err(e) => Err(anyhow::anyhow!("cannot read .env: {e}")),
     }
 }
