@@ -7,6 +7,9 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod crash;
 mod crud;
+mod faults;
+mod hostile;
 mod migrations;
 mod properties;
