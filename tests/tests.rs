@@ -13,3 +13,4 @@ mod faults;
 mod hostile;
 mod migrations;
 mod properties;
+mod security;
