@@ -85,13 +85,22 @@ fn check(name: &str) -> std::result::Result<(), String> {
 }
 
 /// The start of a name for error messages: quoted, escaped, and short.
+/// At most 24 characters, and at most 48 bytes once escaped, so that a
+/// name full of escapes (`\u{1c}` is 6 bytes) cannot blow up a message.
 fn preview(name: &str) -> String {
-    const SHOWN: usize = 24;
-    let mut shown: String = name.chars().take(SHOWN).collect();
-    if name.chars().nth(SHOWN).is_some() {
-        shown.push('…');
+    const SHOWN_CHARS: usize = 24;
+    const SHOWN_ESCAPED_BYTES: usize = 48;
+    let mut shown = String::from("\"");
+    for (index, c) in name.chars().enumerate() {
+        let escaped: String = c.escape_debug().collect();
+        if index == SHOWN_CHARS || shown.len() + escaped.len() > SHOWN_ESCAPED_BYTES {
+            shown.push('…');
+            break;
+        }
+        shown.push_str(&escaped);
     }
-    format!("{shown:?}")
+    shown.push('"');
+    shown
 }
 
 impl fmt::Display for PersonName {
@@ -209,6 +218,14 @@ mod tests {
         ] {
             assert!(reason(name).contains("control character"), "{name:?}");
         }
+    }
+
+    #[test]
+    fn escapes_do_not_blow_up_the_message() {
+        // Found by `cargo fuzz run name`: 24 control characters escape to 144 bytes.
+        let reason = reason(&"\u{1}".repeat(100));
+        assert!(reason.len() < 120, "{reason}");
+        assert_eq!(preview("a\"b"), r#""a\"b""#);
     }
 
     #[test]
