@@ -1,0 +1,729 @@
+//! CRUD throughput of `people` (through its public API) against raw
+//! `rusqlite` doing the same work on the same bundled SQLite.
+//!
+//! ```text
+//! cargo bench --bench crud                    # N = 100,000, 3 rounds
+//! cargo bench --bench crud -- --quick         # N = 2,000 smoke run
+//! cargo bench --bench crud -- --rounds 5 --n 50000
+//! ```
+//!
+//! The workload is the one in the project's performance baseline: seven
+//! phases run in order on one fresh database file per contestant and round,
+//! each contestant on its own single connection, closed before the other one
+//! runs. Contestants alternate (people first in odd rounds, rusqlite first in
+//! even ones). Every phase is checked inline, its checksum must be the same
+//! for both contestants and all rounds, and the final state of every file is
+//! verified; any mismatch exits non-zero. Nothing about timing is asserted.
+//!
+//! Without `--bench` (that is, under `cargo test --benches`/`--all-targets`)
+//! it runs one small round as a smoke test, like criterion's test mode.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use people::{OnConflict, Person};
+use rusqlite::OptionalExtension;
+
+/// Multiplier of the index permutation: prime, so `(i * STRIDE) % n` visits
+/// every residue once as long as `n` is not a multiple of it.
+const STRIDE: u64 = 7919;
+/// Rows per page in the `page` phase.
+const PAGE: usize = 50;
+/// The SQLite per-connection setup `people::open` applies (src/connection.rs),
+/// plus WAL, which `people::run_migrations` switches on (src/migrations.rs).
+const RUSQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = NORMAL;";
+
+const PHASES: [&str; 7] = [
+    "bulk_insert",
+    "get_by_id",
+    "get_by_name",
+    "page",
+    "insert_single",
+    "rename",
+    "delete",
+];
+
+type Res<T> = Result<T, String>;
+
+/// Turns any error into the message the benchmark exits with.
+fn err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+/// Fails with `message` unless `ok`: the inline per-operation checks.
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Res<()> {
+    if ok { Ok(()) } else { Err(message()) }
+}
+
+struct Config {
+    n: usize,
+    rounds: usize,
+    dir: Option<PathBuf>,
+}
+
+impl Config {
+    fn from_args() -> Res<Self> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        // `cargo bench` passes `--bench`; `cargo test` runs us without it.
+        let bench_mode = args.iter().any(|a| a == "--bench");
+        let (mut n, mut rounds) = if bench_mode { (100_000, 3) } else { (2_000, 1) };
+        let mut dir = None;
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .ok_or_else(|| format!("{name} needs a value"))
+                    .cloned()
+            };
+            match arg.as_str() {
+                "--bench" => {}
+                "--quick" => n = 2_000,
+                "--n" => n = value("--n")?.parse().map_err(err("--n"))?,
+                "--rounds" => rounds = value("--rounds")?.parse().map_err(err("--rounds"))?,
+                "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+                "-h" | "--help" => {
+                    println!(
+                        "usage: crud [--quick] [--n N] [--rounds R] [--dir DIR]\n  \
+                         --quick     N = 2,000 (smoke size)\n  \
+                         --n N       rows (default 100,000; a multiple of 10, above {PAGE})\n  \
+                         --rounds R  rounds of both contestants (default 3)\n  \
+                         --dir DIR   where the temporary database files go (default: $TMPDIR)"
+                    );
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        ensure(n > PAGE && n % 10 == 0, || {
+            format!("--n must be a multiple of 10 above {PAGE}, not {n}")
+        })?;
+        ensure(n as u64 % STRIDE != 0, || {
+            format!("--n must not be a multiple of {STRIDE}")
+        })?;
+        ensure(n <= 9_999_990, || {
+            "--n must keep names at six digits (at most 9,999,990)".to_owned()
+        })?;
+        ensure(rounds >= 1, || "--rounds must be at least 1".to_owned())?;
+        Ok(Config { n, rounds, dir })
+    }
+}
+
+/// Every input, built before any timer starts.
+struct Workload {
+    n: usize,
+    /// `person-000001`.. : row `i` gets id `i + 1`.
+    names: Vec<String>,
+    /// The permutation of 1..=n that the point reads follow.
+    ids: Vec<i32>,
+    /// The `after` key of each page.
+    page_keys: Vec<i32>,
+    /// `newperson-000001`.. for insert_single.
+    new_names: Vec<String>,
+    /// `renamed-000001`.. for ids 1..=n/10.
+    renames: Vec<String>,
+}
+
+impl Workload {
+    fn new(n: usize) -> Self {
+        let tenth = n / 10;
+        let perm = |i: usize, m: usize| ((i as u64 * STRIDE) % m as u64) as i32;
+        Workload {
+            n,
+            names: (1..=n).map(|i| format!("person-{i:06}")).collect(),
+            ids: (0..n).map(|i| perm(i, n) + 1).collect(),
+            page_keys: (0..tenth).map(|i| perm(i, n - PAGE)).collect(),
+            new_names: (1..=tenth).map(|i| format!("newperson-{i:06}")).collect(),
+            renames: (1..=tenth).map(|i| format!("renamed-{i:06}")).collect(),
+        }
+    }
+
+    fn tenth(&self) -> usize {
+        self.n / 10
+    }
+
+    fn name_of(&self, id: i32) -> &str {
+        &self.names[id as usize - 1]
+    }
+
+    /// Ids deleted by the delete phase: n/10+1 ..= 2n/10.
+    fn deleted_id(&self, i: usize) -> i32 {
+        (self.tenth() + 1 + i) as i32
+    }
+}
+
+/// One phase of one contestant in one round.
+#[derive(Clone, Copy)]
+struct Measured {
+    ops: usize,
+    time: Duration,
+    checksum: u64,
+}
+
+impl Measured {
+    fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.time.as_secs_f64()
+    }
+}
+
+/// Times `body`, which returns the phase checksum.
+fn phase(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
+    let start = Instant::now();
+    let checksum = body()?;
+    let time = start.elapsed();
+    Ok(Measured {
+        ops,
+        time,
+        checksum,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Contestant {
+    People,
+    Rusqlite,
+}
+
+impl Contestant {
+    fn label(self) -> &'static str {
+        match self {
+            Contestant::People => "people",
+            Contestant::Rusqlite => "rusqlite_raw",
+        }
+    }
+
+    /// Runs the seven phases on a fresh database file at `path`; the
+    /// connection is closed when this returns.
+    fn run(self, path: &Path, w: &Workload) -> Res<Vec<Measured>> {
+        match self {
+            Contestant::People => run_people(path, w),
+            Contestant::Rusqlite => run_rusqlite(path, w),
+        }
+    }
+}
+
+fn sum_page(rows: &[Person], after: i32) -> Res<u64> {
+    ensure(rows.len() == PAGE && rows[0].id == after + 1, || {
+        format!(
+            "page after {after}: got {} rows starting at {:?}",
+            rows.len(),
+            rows.first().map(|p| p.id)
+        )
+    })?;
+    Ok(rows.iter().map(|p| p.id as u64).sum())
+}
+
+fn run_people(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
+    let url = path.to_str().ok_or("temporary path is not UTF-8")?;
+    let mut conn = people::init(url).map_err(err("people::init"))?;
+    let conn = &mut conn;
+    let n = w.n;
+    let tenth = w.tenth();
+    let mut out = Vec::with_capacity(PHASES.len());
+
+    out.push(phase(n, || {
+        let report = people::create_many(conn, &w.names, OnConflict::Fail)
+            .map_err(err("people::create_many"))?;
+        ensure(report.inserted == n as u64 && report.skipped == 0, || {
+            format!("create_many: {report:?}")
+        })?;
+        Ok(report.inserted)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let p = people::get(conn, id).map_err(err("people::get"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("get({id}) = {p:?}")
+            })?;
+            sum += p.name.len() as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let name = w.name_of(id);
+            let p = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
+            let p = p.ok_or_else(|| format!("find_by_name({name}) = None"))?;
+            ensure(p.id == id, || format!("find_by_name({name}) = {p:?}"))?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for &after in &w.page_keys {
+            let rows = people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
+            sum += sum_page(&rows, after)?;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.new_names.iter().enumerate() {
+            let p = people::create(conn, name).map_err(err("people::create"))?;
+            let expected = (n + 1 + i) as i32;
+            ensure(p.id == expected, || {
+                format!("create({name}) = {p:?}, expected id {expected}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.renames.iter().enumerate() {
+            let id = (i + 1) as i32;
+            let p = people::rename(conn, id, name).map_err(err("people::rename"))?;
+            ensure(p.id == id && &p.name == name, || {
+                format!("rename({id}, {name}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for i in 0..tenth {
+            let id = w.deleted_id(i);
+            let p = people::delete(conn, id).map_err(err("people::delete"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("delete({id}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    Ok(out)
+}
+
+/// Opens `path` with the same per-connection setup and schema as
+/// `people::init`: the pragmas, WAL, and every `migrations/sqlite/*/up.sql`.
+fn open_rusqlite(path: &Path) -> Res<rusqlite::Connection> {
+    let mut conn = rusqlite::Connection::open(path).map_err(err("rusqlite open"))?;
+    conn.execute_batch(RUSQLITE_PRAGMAS)
+        .map_err(err("rusqlite pragmas"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(err("rusqlite journal_mode"))?;
+    ensure(mode == "wal", || format!("journal_mode is {mode}, not wal"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err("rusqlite begin"))?;
+    for ddl in migration_ddl()? {
+        tx.execute_batch(&ddl).map_err(err("rusqlite schema"))?;
+    }
+    tx.commit().map_err(err("rusqlite commit schema"))?;
+    Ok(conn)
+}
+
+/// The SQLite migrations' `up.sql`, in version order.
+fn migration_ddl() -> Res<Vec<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(err("reading migrations/sqlite"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("up.sql").is_file())
+        .collect();
+    dirs.sort();
+    ensure(!dirs.is_empty(), || {
+        format!("no migrations in {}", root.display())
+    })?;
+    dirs.iter()
+        .map(|d| std::fs::read_to_string(d.join("up.sql")).map_err(err("reading up.sql")))
+        .collect()
+}
+
+/// Runs one cached statement that returns no rows (BEGIN, COMMIT).
+fn exec_cached(conn: &rusqlite::Connection, sql: &str) -> Res<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+        .map_err(err(sql))
+}
+
+/// `BEGIN IMMEDIATE; body; COMMIT` with cached statements: the transaction
+/// shape of every `people` write (src/connection.rs, `transaction`).
+fn immediate<T>(conn: &rusqlite::Connection, body: impl FnOnce() -> Res<T>) -> Res<T> {
+    exec_cached(conn, "BEGIN IMMEDIATE")?;
+    match body() {
+        Ok(value) => {
+            exec_cached(conn, "COMMIT")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = exec_cached(conn, "ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
+    let mut conn = open_rusqlite(path)?;
+    let n = w.n;
+    let tenth = w.tenth();
+    let mut out = Vec::with_capacity(PHASES.len());
+    let person = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Person> {
+        Ok(Person {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    };
+
+    out.push(phase(n, || {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err("bulk begin"))?;
+        let mut inserted = 0u64;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO person (name) VALUES (?1)")
+                .map_err(err("bulk prepare"))?;
+            for name in &w.names {
+                inserted += insert.execute([name]).map_err(err("bulk insert"))? as u64;
+            }
+        }
+        tx.commit().map_err(err("bulk commit"))?;
+        ensure(inserted == n as u64, || format!("bulk inserted {inserted}"))?;
+        Ok(inserted)
+    })?);
+    let conn = &conn;
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let p = conn
+                .prepare_cached("SELECT id, name FROM person WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], person))
+                .map_err(err("get_by_id"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("get({id}) = {p:?}")
+            })?;
+            sum += p.name.len() as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let name = w.name_of(id);
+            let p = conn
+                .prepare_cached("SELECT id, name FROM person WHERE name = ?1")
+                .and_then(|mut s| s.query_row([name], person).optional())
+                .map_err(err("get_by_name"))?;
+            let p = p.ok_or_else(|| format!("get_by_name({name}) = None"))?;
+            ensure(p.id == id, || format!("get_by_name({name}) = {p:?}"))?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for &after in &w.page_keys {
+            // A bound LIMIT, like the SQL Diesel generates for `people::list`.
+            let rows = conn
+                .prepare_cached("SELECT id, name FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .and_then(|mut s| {
+                    s.query_map((after, PAGE as i64), person)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(err("page"))?;
+            sum += sum_page(&rows, after)?;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.new_names.iter().enumerate() {
+            let id = immediate(conn, || {
+                conn.prepare_cached("INSERT INTO person (name) VALUES (?1)")
+                    .and_then(|mut s| s.execute([name]))
+                    .map_err(err("insert_single"))?;
+                Ok(conn.last_insert_rowid())
+            })?;
+            let expected = (n + 1 + i) as i64;
+            ensure(id == expected, || {
+                format!("insert({name}) = id {id}, expected {expected}")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.renames.iter().enumerate() {
+            let id = (i + 1) as i32;
+            let changed = immediate(conn, || {
+                conn.prepare_cached("UPDATE person SET name = ?1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute((name, id)))
+                    .map_err(err("rename"))
+            })?;
+            ensure(changed == 1, || {
+                format!("rename({id}) changed {changed} rows")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for i in 0..tenth {
+            let id = w.deleted_id(i);
+            let changed = immediate(conn, || {
+                conn.prepare_cached("DELETE FROM person WHERE id = ?1")
+                    .and_then(|mut s| s.execute([id]))
+                    .map_err(err("delete"))
+            })?;
+            ensure(changed == 1, || {
+                format!("delete({id}) changed {changed} rows")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    Ok(out)
+}
+
+/// Checks the end state of a contestant's file with a fresh connection,
+/// opened after the contestant's own was closed.
+fn verify_final_state(path: &Path, w: &Workload) -> Res<()> {
+    let conn = rusqlite::Connection::open(path).map_err(err("verify open"))?;
+    let one = |sql: &str| -> Res<i64> { conn.query_row(sql, [], |r| r.get(0)).map_err(err(sql)) };
+    let n = w.n as i64;
+    let tenth = w.tenth() as i64;
+    let deleted = w.deleted_id(0);
+    let checks = [
+        ("count(*)", one("SELECT count(*) FROM person")?, n),
+        (
+            "renamed-%",
+            one("SELECT count(*) FROM person WHERE name LIKE 'renamed-%'")?,
+            tenth,
+        ),
+        (
+            "newperson-%",
+            one("SELECT count(*) FROM person WHERE name LIKE 'newperson-%'")?,
+            tenth,
+        ),
+        ("max(id)", one("SELECT max(id) FROM person")?, n + tenth),
+        (
+            "deleted id present",
+            one(&format!("SELECT count(*) FROM person WHERE id = {deleted}"))?,
+            0,
+        ),
+    ];
+    for (what, got, expected) in checks {
+        ensure(got == expected, || {
+            format!("{}: {what} = {got}, expected {expected}", path.display())
+        })?;
+    }
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(err("journal_mode"))?;
+    ensure(mode == "wal", || {
+        format!("{}: journal_mode is {mode}", path.display())
+    })
+}
+
+/// The SQLite version as `people`'s own connection reports it.
+fn people_sqlite_version(dir: &Path) -> Res<String> {
+    use diesel::RunQueryDsl;
+    let path = dir.join("version.db");
+    let url = path.to_str().ok_or("temporary path is not UTF-8")?;
+    let mut conn = people::init(url).map_err(err("people::init"))?;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "sqlite_version()",
+    ))
+    .get_result(&mut conn)
+    .map_err(err("sqlite_version() via people"))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM UTC`, without a date crate.
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn run() -> Res<()> {
+    let config = Config::from_args()?;
+    let w = Workload::new(config.n);
+    let started = utc_now();
+    let scratch = match &config.dir {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .map_err(err("creating a temporary directory"))?;
+
+    let people_version = people_sqlite_version(scratch.path())?;
+    let rusqlite_version = rusqlite::version();
+    ensure(people_version == rusqlite_version, || {
+        format!("people runs SQLite {people_version} but rusqlite {rusqlite_version}")
+    })?;
+
+    // results[round][contestant as usize][phase]
+    let mut results: Vec<[Vec<Measured>; 2]> = Vec::with_capacity(config.rounds);
+    for round in 0..config.rounds {
+        let order = if round % 2 == 0 {
+            [Contestant::People, Contestant::Rusqlite]
+        } else {
+            [Contestant::Rusqlite, Contestant::People]
+        };
+        let mut this_round: [Vec<Measured>; 2] = Default::default();
+        for contestant in order {
+            let load = load_average();
+            let path = scratch
+                .path()
+                .join(format!("round{}-{}.db", round + 1, contestant.label()));
+            let measured = contestant
+                .run(&path, &w)
+                .map_err(|e| format!("{} round {}: {e}", contestant.label(), round + 1))?;
+            verify_final_state(&path, &w)
+                .map_err(|e| format!("{} round {}: {e}", contestant.label(), round + 1))?;
+            let mut line = format!(
+                "round {} {:<12} load {load:>5}:",
+                round + 1,
+                contestant.label()
+            );
+            for (name, m) in PHASES.iter().zip(&measured) {
+                let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
+            }
+            eprintln!("{line}");
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            this_round[contestant as usize] = measured;
+        }
+        results.push(this_round);
+    }
+
+    // Same checksums for every contestant and round.
+    let reference = &results[0][0];
+    for (round, pair) in results.iter().enumerate() {
+        for (c, measured) in pair.iter().enumerate() {
+            for (p, m) in measured.iter().enumerate() {
+                ensure(m.checksum == reference[p].checksum, || {
+                    format!(
+                        "checksum mismatch in {}: {} round {} has {}, expected {}",
+                        PHASES[p],
+                        [Contestant::People, Contestant::Rusqlite][c].label(),
+                        round + 1,
+                        m.checksum,
+                        reference[p].checksum
+                    )
+                })?;
+            }
+        }
+    }
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "SQLite {rusqlite_version} (bundled, libsqlite3-sys), {started}, N = {}, {} round(s), median over rounds\n",
+        thousands(config.n as f64),
+        config.rounds
+    );
+    table.push_str("| phase | ops | people ops/s | rusqlite ops/s | people/rusqlite |\n");
+    table.push_str("|---|--:|--:|--:|--:|\n");
+    for (p, name) in PHASES.iter().enumerate() {
+        let rate = |c: Contestant| {
+            median(
+                results
+                    .iter()
+                    .map(|r| r[c as usize][p].ops_per_sec())
+                    .collect(),
+            )
+        };
+        let ratio = median(
+            results
+                .iter()
+                .map(|r| {
+                    r[Contestant::People as usize][p].ops_per_sec()
+                        / r[Contestant::Rusqlite as usize][p].ops_per_sec()
+                })
+                .collect(),
+        );
+        let _ = writeln!(
+            table,
+            "| {name} | {} | {} | {} | {ratio:.2}x |",
+            thousands(reference[p].ops as f64),
+            thousands(rate(Contestant::People)),
+            thousands(rate(Contestant::Rusqlite)),
+        );
+    }
+    println!("{table}");
+    println!("All checksums equal across contestants and rounds; final state verified.");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("crud benchmark FAILED: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
