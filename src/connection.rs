@@ -169,34 +169,37 @@ where
     F: FnOnce(&mut DbConnection) -> std::result::Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let began_immediate = match conn {
-        DbConnection::Sqlite(c) => {
-            let depth =
-                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
-            if depth.is_none() {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            }
-            depth.is_none()
-        }
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost_sqlite = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
         #[cfg(feature = "postgres")]
         DbConnection::Postgres(_) => false,
     };
-    if !began_immediate {
-        return conn.transaction(f);
+    match conn {
+        DbConnection::Sqlite(c) if outermost_sqlite => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        // BEGIN, or a SAVEPOINT inside an open transaction. The
+        // multi-connection's manager delegates to the inner connection's,
+        // which also saw the BEGIN IMMEDIATE above, so depths stay right.
+        _ => Manager::begin_transaction(conn)?,
     }
-    // The same commit/rollback sequence as `Connection::transaction`; the
-    // multi-connection's manager delegates to the inner connection's, which
-    // saw our BEGIN, so its depth bookkeeping stays right.
-    type Manager = <DbConnection as Connection>::TransactionManager;
     match f(conn) {
         Ok(value) => {
+            // A failed COMMIT is rolled back by Diesel and reported.
             Manager::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(error) => match Manager::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback_error) => Err(rollback_error.into()),
-        },
+        Err(error) => {
+            // The first error is the one worth reporting. After some failures
+            // (disk full, I/O error) SQLite has already rolled back, so this
+            // rollback fails too ("no transaction is active"); Diesel notices
+            // and keeps the connection usable.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
     }
 }
 
@@ -211,18 +214,15 @@ where
 /// ```
 pub fn redact_url(url: &str) -> String {
     let mut redacted = match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let (authority, tail) = rest.split_at(authority_end);
-            let authority = match authority.rsplit_once('@') {
-                Some((userinfo, host)) => match userinfo.split_once(':') {
-                    Some((user, _password)) => format!("{user}:***@{host}"),
-                    None => authority.to_owned(),
-                },
-                None => authority.to_owned(),
-            };
-            format!("{scheme}://{authority}{tail}")
-        }
+        // The password may hold '/', '?' or '#' (libpq takes them unencoded),
+        // so the user info is everything up to the last '@'.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, after)) => match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{after}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
     };
     // libpq also takes the password as a query parameter.
@@ -288,5 +288,9 @@ mod tests {
             "postgres://h/db?user=u&password=***&x=1"
         );
         assert_eq!(redact_url("postgres://u:p@h"), "postgres://u:***@h");
+        assert_eq!(
+            redact_url("postgres://u:a?b#c/d@h/db"),
+            "postgres://u:***@h/db"
+        );
     }
 }

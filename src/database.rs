@@ -72,19 +72,23 @@ mod postgres {
 
     /// The database name in `url`'s path, and the same URL naming the `postgres` database instead.
     fn split_database(url: &str) -> Option<(String, String)> {
-        let (base, query) = match url.split_once('?') {
-            Some((base, query)) => (base, Some(query)),
-            None => (url, None),
+        let authority_start = url.find("://")? + 3;
+        // The password may hold '/' or '?': the host starts after the last '@'.
+        let host_start = url[authority_start..]
+            .rfind('@')
+            .map_or(authority_start, |at| authority_start + at + 1);
+        let slash = host_start + url[host_start..].find('/')?;
+        let (path, query) = match url[slash + 1..].split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (&url[slash + 1..], None),
         };
-        let authority_start = base.find("://")? + 3;
-        let slash = authority_start + base[authority_start..].find('/')?;
-        let name = percent_decode(&base[slash + 1..])?;
+        let name = percent_decode(path)?;
         if name.is_empty() {
             return None;
         }
         let server = match query {
-            Some(query) => format!("{}/postgres?{query}", &base[..slash]),
-            None => format!("{}/postgres", &base[..slash]),
+            Some(query) => format!("{}/postgres?{query}", &url[..slash]),
+            None => format!("{}/postgres", &url[..slash]),
         };
         Some((name, server))
     }
@@ -122,6 +126,10 @@ mod postgres {
                     "my db".into(),
                     "postgres://u:p@h:5432/postgres?sslmode=require".into()
                 ))
+            );
+            assert_eq!(
+                split_database("postgres://u:p/?w@h/db"),
+                Some(("db".into(), "postgres://u:p/?w@h/postgres".into()))
             );
             assert_eq!(split_database("postgres://h"), None);
             assert_eq!(split_database("postgres://h/"), None);

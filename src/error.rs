@@ -19,6 +19,16 @@ pub enum Error {
         id: i32,
     },
 
+    /// Nobody has exactly this name.
+    #[error(
+        "no person named {}",
+        crate::name::preview_at_most(name, crate::MAX_NAME_CHARS)
+    )]
+    NameNotFound {
+        /// The name that was looked up.
+        name: String,
+    },
+
     /// Another person already has this name (names are unique).
     #[error("name {name:?} is already taken; choose another name")]
     NameTaken {

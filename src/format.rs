@@ -6,6 +6,7 @@
 use std::io::{self, BufRead, Write};
 use std::str::FromStr;
 
+use crate::bounded_read::{BoundedRead, Limit};
 use crate::error::{Error, Result};
 use crate::models::Person;
 use crate::name::{MAX_NAME_CHARS, PersonName};
@@ -147,7 +148,17 @@ fn at(location: String, error: Error) -> Error {
     }
 }
 
+/// The longest CSV line or JSON string a valid file can hold, with room for
+/// quoting, escapes and an id: a name is at most 320 bytes of UTF-8, or 960
+/// as JSON `\uXXXX` escapes.
+const MAX_RECORD_BYTES: usize = 4 * 1024;
+
 fn csv_names<R: BufRead>(input: R) -> impl Iterator<Item = Result<PersonName>> {
+    let (input, overflow) = BoundedRead::new(input, Limit::Line(MAX_RECORD_BYTES));
+    let csv_error = move |error: csv::Error| match overflow.get() {
+        Some(line) => record_too_long(format!("line {line}")),
+        None => csv_error(error),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(input);
@@ -172,7 +183,7 @@ fn csv_names<R: BufRead>(input: R) -> impl Iterator<Item = Result<PersonName>> {
         .map(Err)
         .into_iter()
         .chain(records.into_iter().flatten().map(move |record| {
-            let record = record.map_err(csv_error)?;
+            let record = record.map_err(&csv_error)?;
             let location = format!("line {}", record.position().map_or(0, |p| p.line()));
             let name = record.get(column).ok_or_else(|| Error::InvalidRecord {
                 location: location.clone(),
@@ -180,6 +191,12 @@ fn csv_names<R: BufRead>(input: R) -> impl Iterator<Item = Result<PersonName>> {
             })?;
             PersonName::new(name).map_err(|e| at(location, e))
         }))
+}
+
+/// Refused before the record was read whole, so there is no name to show.
+fn record_too_long(location: String) -> Error {
+    let reason = format!("invalid name: longer than {MAX_NAME_CHARS} characters");
+    Error::InvalidRecord { location, reason }
 }
 
 fn csv_error(error: csv::Error) -> Error {
@@ -216,7 +233,11 @@ fn json_names<R: BufRead + Send + 'static>(
         name: String,
     }
 
-    struct EachName<'a>(&'a std::sync::mpsc::SyncSender<Result<PersonName>>);
+    struct EachName<'a> {
+        sender: &'a std::sync::mpsc::SyncSender<Result<PersonName>>,
+        /// Records read so far, to say which one an error is in.
+        records: &'a std::cell::Cell<u64>,
+    }
 
     impl<'de> DeserializeSeed<'de> for EachName<'_> {
         type Value = ();
@@ -234,13 +255,13 @@ fn json_names<R: BufRead + Send + 'static>(
             f.write_str("an array of {\"id\": .., \"name\": ..} objects")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-            let mut index = 0u64;
             while let Some(record) = seq.next_element::<Record>()? {
-                index += 1;
+                let index = self.records.get() + 1;
+                self.records.set(index);
                 let name =
                     PersonName::new(record.name).map_err(|e| at(format!("record {index}"), e));
                 let failed = name.is_err();
-                if self.0.send(name).is_err() || failed {
+                if self.sender.send(name).is_err() || failed {
                     // The consumer stopped or the batch is lost anyway.
                     return Err(serde::de::Error::custom("stopped"));
                 }
@@ -252,12 +273,22 @@ fn json_names<R: BufRead + Send + 'static>(
     let (sender, receiver) = std::sync::mpsc::sync_channel(1024);
     // Detached: it ends when the input ends or the receiver is dropped.
     std::thread::spawn(move || {
+        let (input, overflow) = BoundedRead::new(input, Limit::JsonString(MAX_RECORD_BYTES));
         let mut de = serde_json::Deserializer::from_reader(input);
-        let result = EachName(&sender)
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
+        let records = std::cell::Cell::new(0);
+        let result = EachName {
+            sender: &sender,
+            records: &records,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
         if let Err(e) = result {
             if e.to_string().starts_with("stopped") {
+                return;
+            }
+            if overflow.get().is_some() {
+                let record = records.get() + 1;
+                let _ = sender.send(Err(record_too_long(format!("record {record}"))));
                 return;
             }
             let message = e.to_string();

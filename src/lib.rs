@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+mod bounded_read;
 // Also holds what `#[derive(MultiConnection)]` generates, which has no docs.
 #[allow(missing_docs)]
 mod connection;

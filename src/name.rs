@@ -34,10 +34,10 @@ impl PersonName {
     ///
     /// # Errors
     /// [`Error::InvalidName`] saying which rule the name breaks.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        check(&name).map_err(|reason| Error::InvalidName { reason })?;
-        Ok(PersonName(name))
+    pub fn new<S: AsRef<str> + Into<String>>(name: S) -> Result<Self> {
+        // Check before copying: a 10 MB string is refused without a 10 MB allocation.
+        check(name.as_ref()).map_err(|reason| Error::InvalidName { reason })?;
+        Ok(PersonName(name.into()))
     }
 
     /// The name as a string slice.
@@ -85,22 +85,30 @@ fn check(name: &str) -> std::result::Result<(), String> {
 }
 
 /// The start of a name for error messages: quoted, escaped, and short.
-/// At most 24 characters, and at most 48 bytes once escaped, so that a
-/// name full of escapes (`\u{1c}` is 6 bytes) cannot blow up a message.
-fn preview(name: &str) -> String {
-    const SHOWN_CHARS: usize = 24;
-    const SHOWN_ESCAPED_BYTES: usize = 48;
-    let mut shown = String::from("\"");
-    for (index, c) in name.chars().enumerate() {
-        let escaped: String = c.escape_debug().collect();
-        if index == SHOWN_CHARS || shown.len() + escaped.len() > SHOWN_ESCAPED_BYTES {
-            shown.push('…');
-            break;
+/// The start of a name for error messages: quoted, escaped, and short.
+pub(crate) fn preview(name: &str) -> String {
+    preview_at_most(name, 24)
+}
+
+/// At most `max_chars` characters of `name`, and at most `2 * max_chars`
+/// characters once escaped, so that a name full of escapes (`\u{1c}` is 6
+/// characters) cannot blow up a message.
+pub(crate) fn preview_at_most(name: &str, max_chars: usize) -> String {
+    let mut shown: String = name.chars().take(max_chars).collect();
+    let mut cut = shown.len() < name.len();
+    loop {
+        // `{:?}` escapes as Rust string literals do (quotes, controls, a
+        // leading combining mark); drop characters until that fits.
+        let mut quoted = format!("{shown:?}");
+        if quoted.chars().count() <= 2 * max_chars + 2 || shown.is_empty() {
+            if cut {
+                quoted.insert(quoted.len() - 1, '…');
+            }
+            return quoted;
         }
-        shown.push_str(&escaped);
+        shown.pop();
+        cut = true;
     }
-    shown.push('"');
-    shown
 }
 
 impl fmt::Display for PersonName {
@@ -224,7 +232,7 @@ mod tests {
     fn escapes_do_not_blow_up_the_message() {
         // Found by `cargo fuzz run name`: 24 control characters escape to 144 bytes.
         let reason = reason(&"\u{1}".repeat(100));
-        assert!(reason.len() < 120, "{reason}");
+        assert!(reason.chars().count() < 120, "{reason}");
         assert_eq!(preview("a\"b"), r#""a\"b""#);
     }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::connection::{DbConnection, MultiBackend, transaction, with_inner};
 use crate::error::{Error, Result};
 use crate::models::{NewPerson, Person};
-use crate::name::PersonName;
+use crate::name::{MAX_NAME_CHARS, PersonName};
 use crate::schema::person;
 
 #[diesel::declare_sql_function]
@@ -144,7 +144,7 @@ fn insert_batch(
         },
         // A savepoint, so that after a unique violation the transaction is
         // still usable (PostgreSQL aborts it otherwise) to find the culprit.
-        OnConflict::Fail => match conn.transaction(|conn| {
+        OnConflict::Fail => match transaction(conn, |conn| {
             with_inner!(conn, |c| diesel::insert_into(person::table)
                 .values(&rows)
                 .execute(c))
@@ -286,6 +286,11 @@ fn keyset(
 pub(crate) fn filtered(needle: Option<&str>) -> person::BoxedQuery<'static, MultiBackend> {
     let query = person::table.into_boxed();
     match needle {
+        // No name can contain these; and SQLite would read a NUL as the end
+        // of the pattern (matching everyone) and refuses patterns over 50 kB.
+        Some(needle) if needle.contains('\0') || needle.chars().nth(MAX_NAME_CHARS).is_some() => {
+            query.filter(person::id.is_null())
+        }
         Some(needle) => query.filter(
             lower(person::name)
                 .like(lower(format!("%{}%", escape_like(needle))))

@@ -1,0 +1,1388 @@
+//! Fault injection: the real `people` binary against broken surroundings —
+//! missing directories, read-only files and directories, files that are not
+//! databases, truncated and corrupted databases, a lock held past the busy
+//! timeout, a full disk, unreachable, password-protected and restarting
+//! PostgreSQL servers, and a schema newer than this build.
+//!
+//! Every scenario ends the same way: exactly one `error: …` line on stderr,
+//! exit code 1, no panic, and nothing half-written (the count or the file's
+//! bytes are checked afterwards).
+//!
+//! The tests run as root here and in CI, and root ignores permission bits:
+//! the read-only scenarios run the binary as `nobody` with `setpriv`. The
+//! PostgreSQL scenarios that need a password or a restart start a private
+//! throwaway cluster (never the shared server) and remove it afterwards.
+//!
+//! The helpers at the top are shared with `hostile.rs`.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use people::Backend;
+use tempfile::TempDir;
+
+use crate::support::TestDb;
+
+crate::support::backend_tests!(a_newer_schema_is_refused_by_every_command_and_left_untouched);
+
+// ---------------------------------------------------------------------------
+// Helpers (also used by hostile.rs)
+
+/// The `people` binary under test.
+pub(crate) const PEOPLE: &str = env!("CARGO_BIN_EXE_people");
+
+/// The `people` binary in `cwd`, with no DATABASE_URL inherited.
+pub(crate) fn people_in(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("people").expect("the people binary is built");
+    cmd.current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// A new empty directory, removed when dropped.
+pub(crate) fn temp_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("people-fault-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// Runs `people --database-url URL …` in its own empty current directory.
+pub(crate) struct Runner {
+    pub(crate) url: String,
+    pub(crate) cwd: TempDir,
+}
+
+impl Runner {
+    pub(crate) fn new(url: &str) -> Runner {
+        Runner {
+            url: url.to_owned(),
+            cwd: temp_dir(),
+        }
+    }
+
+    pub(crate) fn cmd<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = people_in(self.cwd.path());
+        cmd.arg("--database-url").arg(&self.url).args(args);
+        cmd
+    }
+
+    pub(crate) fn output<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd(args).output().expect("run people")
+    }
+
+    /// Runs and asserts success with an empty stderr; returns stdout.
+    #[track_caller]
+    pub(crate) fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        succeeded(&self.output(args))
+    }
+
+    /// Runs and asserts a one-line error with exit code 1; returns the line.
+    #[track_caller]
+    pub(crate) fn fails<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        one_line_error(&self.output(args))
+    }
+
+    /// Like [`fails`](Self::fails), with `input` on standard input.
+    #[track_caller]
+    pub(crate) fn fails_with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        one_line_error(
+            &self
+                .cmd(args)
+                .write_stdin(input)
+                .output()
+                .expect("run people"),
+        )
+    }
+
+    /// `people count`, parsed.
+    #[track_caller]
+    pub(crate) fn count(&self) -> u64 {
+        let out = self.ok(["count"]);
+        out.trim_end()
+            .parse()
+            .unwrap_or_else(|_| panic!("count printed {out:?}"))
+    }
+
+    /// Writes a file into the current directory and returns its path.
+    pub(crate) fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.cwd.path().join(name);
+        std::fs::write(&path, contents).expect("write input file");
+        path
+    }
+}
+
+/// Fails if the output shows any sign of a Rust panic.
+#[track_caller]
+pub(crate) fn assert_no_panic(output: &Output) {
+    for stream in [&output.stderr, &output.stdout] {
+        let text = String::from_utf8_lossy(stream);
+        for sign in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!text.contains(sign), "a panic: {text}");
+        }
+    }
+    // A panic in main exits 101; an abort or a signal has no code at all.
+    assert!(
+        output.status.code().is_some_and(|code| code != 101),
+        "died: {:?}; stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts success and an empty stderr; returns stdout.
+#[track_caller]
+pub(crate) fn succeeded(output: &Output) -> String {
+    assert_no_panic(output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "expected success, got {:?}; stderr: {stderr}",
+        output.status
+    );
+    assert!(
+        stderr.is_empty(),
+        "expected an empty stderr, got {stderr:?}"
+    );
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// Asserts exit code 1, an empty stdout, no panic, and exactly one stderr
+/// line that starts with `error: `; returns that line without its newline.
+#[track_caller]
+pub(crate) fn one_line_error(output: &Output) -> String {
+    assert_no_panic(output);
+    let stderr = String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8");
+    assert_eq!(output.status.code(), Some(1), "exit code; stderr: {stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "expected an empty stdout, got {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        stderr.starts_with("error: ") && stderr.ends_with('\n') && stderr.lines().count() == 1,
+        "expected one `error: ` line, got {stderr:?}"
+    );
+    stderr.trim_end_matches('\n').to_owned()
+}
+
+/// Like [`one_line_error`], but stdout may hold what a streaming command
+/// printed before it failed.
+#[track_caller]
+pub(crate) fn one_line_error_after_output(output: &Output) -> String {
+    let mut without_stdout = output.clone();
+    without_stdout.stdout.clear();
+    one_line_error(&without_stdout)
+}
+
+/// Asserts a usage error: exit code 2, an empty stdout, no panic, stderr
+/// starting with `error: `; returns the first line.
+#[track_caller]
+pub(crate) fn usage_error(output: &Output) -> String {
+    assert_no_panic(output);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "exit code; stderr: {stderr}");
+    assert!(output.stdout.is_empty(), "expected an empty stdout");
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    stderr.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Either a success with an empty stderr (`Ok(stdout)`) or a one-line error
+/// with exit code 1 (`Err(line)`); anything else fails the test.
+#[track_caller]
+pub(crate) fn clean_outcome(output: &Output) -> Result<String, String> {
+    if output.status.success() {
+        Ok(succeeded(output))
+    } else {
+        Err(one_line_error(output))
+    }
+}
+
+/// The effective user id of this process (from /proc: no libc needed).
+pub(crate) fn euid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|id| id.parse().ok())
+        .expect("an effective uid in /proc/self/status")
+}
+
+/// Whether `program --version` (or `args`) runs.
+fn runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The SQLite database files next to `db` (`-wal`, `-shm`, `-journal`).
+fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A migrated SQLite database file holding `names`, closed (so its WAL is
+/// checkpointed into the file and removed), in a new directory.
+fn sqlite_file_with(names: &[&str]) -> (TempDir, PathBuf) {
+    let dir = temp_dir();
+    let path = dir.path().join("people.db");
+    {
+        let mut conn = people::init(path.to_str().expect("UTF-8 temp path")).unwrap();
+        if !names.is_empty() {
+            people::create_many(&mut conn, names.iter().copied(), people::OnConflict::Fail)
+                .unwrap();
+        }
+    }
+    assert!(
+        !sidecar(&path, "-wal").exists(),
+        "the WAL outlived the last connection"
+    );
+    (dir, path)
+}
+
+/// The number of people, through the library (the file must still open).
+#[track_caller]
+fn count_of(url: &str) -> i64 {
+    let mut conn = people::init(url).unwrap_or_else(|e| panic!("{url} no longer opens: {e}"));
+    people::count(&mut conn).unwrap()
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Every command that opens the database, with the arguments it needs.
+/// `input` is an import file holding one valid name.
+fn every_command(input: &Path) -> Vec<Vec<String>> {
+    let input = input.display().to_string();
+    [
+        vec!["count"],
+        vec!["get", "1"],
+        vec!["find", "Ann"],
+        vec!["list"],
+        vec!["list", "--page", "1", "--json"],
+        vec!["export", "--format", "json"],
+        vec!["add", "Zed"],
+        vec!["rename", "1", "Zed"],
+        vec!["delete", "1"],
+        vec!["import", input.as_str()],
+        vec!["migrate"],
+    ]
+    .into_iter()
+    .map(|args| args.into_iter().map(str::to_owned).collect())
+    .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Paths that cannot hold a database
+
+#[test]
+fn a_database_in_a_missing_directory_fails_every_command_in_one_line_and_creates_nothing() {
+    let dir = temp_dir();
+    let url = dir
+        .path()
+        .join("no/such/dir/people.db")
+        .display()
+        .to_string();
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let line = run.fails(&args);
+        assert_eq!(
+            line,
+            format!("error: cannot open database {url}: unable to open database file"),
+            "{args:?}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "something was created"
+    );
+}
+
+#[test]
+fn a_database_path_that_is_a_directory_fails_in_one_line() {
+    let dir = temp_dir();
+    let url = dir.path().display().to_string();
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let line = run.fails(&args);
+        assert!(
+            line.starts_with(&format!("error: cannot open database {url}: ")),
+            "{args:?}: {line}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "something was created"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Read-only files and directories
+
+/// How to run `people` without root's power to ignore permission bits.
+struct Unprivileged {
+    /// Run through `setpriv` as nobody (65534); false when we are not root.
+    setpriv: bool,
+    /// The binary to run: the build's own, or a copy nobody can reach.
+    binary: PathBuf,
+    _copy: Option<TempDir>,
+}
+
+fn unprivileged() -> Option<Unprivileged> {
+    if euid() != 0 {
+        return Some(Unprivileged {
+            setpriv: false,
+            binary: PEOPLE.into(),
+            _copy: None,
+        });
+    }
+    let as_nobody = |binary: &Path| {
+        let binary = binary.to_str().expect("UTF-8 path");
+        let args = ["--reuid=65534", "--regid=65534", "--clear-groups", binary];
+        runs("setpriv", &[&args[..], &["--version"]].concat())
+    };
+    if !runs("setpriv", &["--version"]) {
+        eprintln!(
+            "note: skipped: running as root, and `setpriv` (util-linux) is not installed \
+             to run the binary as an unprivileged user"
+        );
+        return None;
+    }
+    if as_nobody(Path::new(PEOPLE)) {
+        return Some(Unprivileged {
+            setpriv: true,
+            binary: PEOPLE.into(),
+            _copy: None,
+        });
+    }
+    // The build directory may be out of nobody's reach (under /root, say).
+    let copy = temp_dir();
+    chmod(copy.path(), 0o755);
+    let binary = copy.path().join("people");
+    std::fs::copy(PEOPLE, &binary).expect("copy the binary");
+    chmod(&binary, 0o755);
+    if as_nobody(&binary) {
+        return Some(Unprivileged {
+            setpriv: true,
+            binary,
+            _copy: Some(copy),
+        });
+    }
+    eprintln!(
+        "note: skipped: uid 65534 cannot run the binary, even copied to {}",
+        copy.path().display()
+    );
+    None
+}
+
+impl Unprivileged {
+    /// `people --database-url URL args…` in `cwd`, without root's powers.
+    fn people(&self, cwd: &Path, url: &str, args: &[&str]) -> Output {
+        let mut cmd = if self.setpriv {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&self.binary);
+            cmd
+        } else {
+            Command::new(&self.binary)
+        };
+        cmd.current_dir(cwd)
+            .env_remove("DATABASE_URL")
+            .timeout(Duration::from_secs(120))
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .output()
+            .expect("run people")
+    }
+}
+
+/// The writes that must all be refused on a read-only database.
+const WRITES: &[&[&str]] = &[
+    &["add", "Zed"],
+    &["add", "Yan", "Zed"],
+    &["rename", "1", "Zed"],
+    &["delete", "1"],
+    &["import", "names.txt"],
+    &["import", "--skip-existing", "names.txt"],
+];
+
+#[test]
+fn a_read_only_database_file_refuses_every_write_in_one_line_and_keeps_its_bytes() {
+    let Some(runner) = unprivileged() else { return };
+    let (dir, db) = sqlite_file_with(&["Ann", "Bo"]);
+    let url = db.display().to_string();
+    std::fs::write(dir.path().join("names.txt"), "Cy\nDee\n").unwrap();
+    // The directory stays writable (WAL may create -wal/-shm); the file is not.
+    chmod(dir.path(), 0o777);
+    chmod(&db, 0o444);
+    let before = std::fs::read(&db).unwrap();
+    for args in WRITES {
+        let line = one_line_error(&runner.people(dir.path(), &url, args));
+        assert!(
+            line.contains("attempt to write a readonly database"),
+            "{args:?}: {line}"
+        );
+    }
+    // Reading needs no write access to the file.
+    assert_eq!(
+        clean_outcome(&runner.people(dir.path(), &url, &["count"])),
+        Ok("2\n".to_owned())
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file changed");
+    chmod(&db, 0o644);
+    assert_eq!(count_of(&url), 2);
+}
+
+#[test]
+fn a_read_only_directory_refuses_every_write_in_one_line_and_keeps_the_file() {
+    let Some(runner) = unprivileged() else { return };
+    let (dir, db) = sqlite_file_with(&["Ann", "Bo"]);
+    let url = db.display().to_string();
+    std::fs::write(dir.path().join("names.txt"), "Cy\nDee\n").unwrap();
+    // The file is writable, but WAL needs to create -wal and -shm next to it.
+    chmod(&db, 0o666);
+    chmod(dir.path(), 0o555);
+    let before = std::fs::read(&db).unwrap();
+    for args in WRITES
+        .iter()
+        .chain([&["count"][..], &["migrate"][..]].iter())
+    {
+        let output = runner.people(dir.path(), &url, args);
+        match clean_outcome(&output) {
+            // SQLite cannot read a WAL database without its -shm file either.
+            Err(line) => assert!(
+                line.starts_with(&format!("error: cannot open database {url}: ")),
+                "{args:?}: {line}"
+            ),
+            Ok(out) => assert!(
+                matches!(args[0], "count" | "migrate"),
+                "{args:?} succeeded in a read-only directory: {out:?}"
+            ),
+        }
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file changed");
+    for suffix in ["-wal", "-shm", "-journal"] {
+        assert!(!sidecar(&db, suffix).exists(), "{suffix} appeared");
+    }
+    chmod(dir.path(), 0o755);
+    assert_eq!(count_of(&url), 2);
+}
+
+// ---------------------------------------------------------------------------
+// Files that are not (or no longer) databases
+
+/// `len` reproducible pseudo-random bytes (xorshift).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+/// Runs every command against the file at `db` and asserts each fails with
+/// the one line `cannot open database <db>: <expected>`, leaving the file's
+/// bytes unchanged.
+#[track_caller]
+fn every_command_fails_and_leaves_the_file(db: &Path, expected: &str) {
+    let url = db.display().to_string();
+    let before = std::fs::read(db).unwrap();
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let line = run.fails(&args);
+        let prefix = format!("error: cannot open database {url}: ");
+        assert!(
+            line.starts_with(&prefix) && line[prefix.len()..].contains(expected),
+            "{args:?}: {line}"
+        );
+    }
+    assert_eq!(std::fs::read(db).unwrap(), before, "the file changed");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_fails_every_command_in_one_line_and_is_left_alone() {
+    let dir = temp_dir();
+    let random = dir.path().join("random.db");
+    std::fs::write(&random, noise(64 * 1024, 0x5eed)).unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "This is a text file, not a database.\n".repeat(500)).unwrap();
+    // The right magic string, then noise.
+    let fake = dir.path().join("fake.db");
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend(noise(16 * 1024, 42));
+    std::fs::write(&fake, bytes).unwrap();
+    for db in [&random, &text, &fake] {
+        every_command_fails_and_leaves_the_file(db, "file is not a database");
+    }
+}
+
+/// A closed database of 5,000 people: 73 pages of 4 KiB.
+fn five_thousand_people() -> (TempDir, PathBuf) {
+    let names: Vec<String> = (1..=5000).map(|i| format!("person number {i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (dir, db) = sqlite_file_with(&names);
+    let size = std::fs::metadata(&db).unwrap().len();
+    assert!(size >= 50 * 4096, "only {size} bytes");
+    (dir, db)
+}
+
+#[test]
+fn a_truncated_database_fails_every_command_in_one_line() {
+    let (_dir, db) = five_thousand_people();
+    let size = std::fs::metadata(&db).unwrap().len();
+    // Cut in the middle of a page, on a page boundary, and inside page 1.
+    for cut in [size / 2 + 1234, (size / 2) / 4096 * 4096, 100] {
+        let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        file.set_len(cut).unwrap();
+        drop(file);
+        every_command_fails_and_leaves_the_file(&db, "database disk image is malformed");
+    }
+}
+
+/// The page size and the page count from an SQLite file's header.
+fn pages(bytes: &[u8]) -> (usize, usize) {
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    (page_size, bytes.len() / page_size)
+}
+
+#[test]
+fn a_corrupted_schema_page_fails_every_command_in_one_line() {
+    let (_dir, db) = five_thousand_people();
+    let mut bytes = std::fs::read(&db).unwrap();
+    // Page 1 holds the schema: its records run from the cell content offset
+    // (header bytes 105..107) to the end of the page. Overwrite their middle.
+    let (page_size, _) = pages(&bytes);
+    let content_start = usize::from(u16::from_be_bytes([bytes[105], bytes[106]]));
+    let middle = content_start + (page_size - content_start) / 2;
+    bytes[middle..middle + 16].fill(0xff);
+    std::fs::write(&db, &bytes).unwrap();
+    // SQLite says "database disk image is malformed" or, when the damage
+    // lands in a CREATE statement, "malformed database schema (…)".
+    every_command_fails_and_leaves_the_file(&db, "malformed");
+}
+
+#[test]
+fn corrupted_table_pages_fail_full_reads_in_one_line_and_never_panic() {
+    let (_dir, db) = five_thousand_people();
+    let url = db.display().to_string();
+    let mut bytes = std::fs::read(&db).unwrap();
+    let (page_size, page_count) = pages(&bytes);
+    // 64 bytes of 0xff in the middle of every page but the schema page.
+    for page in 1..page_count {
+        let middle = page * page_size + page_size / 2;
+        bytes[middle..middle + 64].fill(0xff);
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let run = Runner::new(&url);
+    // Reading every row must hit the damage and say so. Output is streamed:
+    // what was read before the damage (the CSV header) may be on stdout.
+    for args in [&["list"][..], &["export"], &["export", "--format", "csv"]] {
+        let line = one_line_error_after_output(&run.output(args));
+        assert!(
+            line.starts_with("error: database error: "),
+            "{args:?}: {line}"
+        );
+    }
+    // SQLite has no page checksums: a read that misses the damaged bytes may
+    // succeed. Whatever each command does, it does cleanly.
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let output = run.output(&args);
+        if output.status.success() {
+            succeeded(&output);
+        } else {
+            one_line_error_after_output(&output);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Locks
+
+#[test]
+fn a_write_blocked_past_the_busy_timeout_fails_in_one_line_then_succeeds_after_release() {
+    let (dir, db) = sqlite_file_with(&["Ann"]);
+    let url = db.display().to_string();
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", "Cy\nDee\n");
+    let mut holder = people::open(&url).unwrap();
+    holder.batch_execute("BEGIN EXCLUSIVE").unwrap();
+
+    // Readers do not wait for a writer in WAL mode.
+    assert_eq!(run.ok(["count"]), "1\n");
+    // Both writers wait out the 5 s busy timeout, side by side.
+    let started = Instant::now();
+    let input_arg = input.display().to_string();
+    let (add, import) = std::thread::scope(|s| {
+        let add = s.spawn(|| run.output(["add", "Bo"]));
+        let import = s.spawn(|| run.output(["import", input_arg.as_str()]));
+        (add.join().unwrap(), import.join().unwrap())
+    });
+    let waited = started.elapsed();
+    for output in [&add, &import] {
+        assert_eq!(
+            one_line_error(output),
+            "error: database error: database is locked"
+        );
+    }
+    assert!(
+        waited >= Duration::from_millis(u64::from(people::SQLITE_BUSY_TIMEOUT_MS) - 500),
+        "gave up after {waited:?}, before the busy timeout"
+    );
+
+    holder.batch_execute("ROLLBACK").unwrap();
+    drop(holder);
+    assert_eq!(run.ok(["add", "Bo"]), "2\tBo\n");
+    assert_eq!(
+        run.ok(["import", input_arg.as_str()]),
+        "imported 2, skipped 0\n"
+    );
+    assert_eq!(run.count(), 4);
+    drop(dir);
+}
+
+#[test]
+fn a_lock_released_within_the_busy_timeout_is_waited_out() {
+    let (_dir, db) = sqlite_file_with(&["Ann"]);
+    let url = db.display().to_string();
+    let run = Runner::new(&url);
+    let mut holder = people::open(&url).unwrap();
+    holder.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    let output = std::thread::scope(|s| {
+        let add = s.spawn(|| run.output(["add", "Bo"]));
+        std::thread::sleep(Duration::from_millis(1000));
+        holder.batch_execute("COMMIT").unwrap();
+        add.join().unwrap()
+    });
+    assert_eq!(succeeded(&output), "2\tBo\n");
+}
+
+// ---------------------------------------------------------------------------
+// A full disk
+
+/// `names` lines `"import filler N"`, about 20 bytes each.
+fn filler_names(count: usize) -> String {
+    (0..count).map(|i| format!("import filler {i}\n")).collect()
+}
+
+/// What an import that hits a full disk must look like: one line that names
+/// the cause, not a consequence of it. `causes` are SQLite's messages for it:
+/// ENOSPC is "database or disk is full"; EFBIG is that after a short write,
+/// or "disk I/O error" when not one byte could be written.
+#[track_caller]
+fn assert_disk_full_import(output: &Output, causes: &[&str]) {
+    let line = one_line_error(output);
+    assert!(
+        causes
+            .iter()
+            .any(|cause| line == format!("error: database error: {cause}")),
+        "the full disk is not reported as such: {line}"
+    );
+}
+
+#[test]
+fn an_import_past_the_file_size_limit_fails_in_one_line_and_keeps_the_previous_rows() {
+    if !runs("prlimit", &["--version"]) || !runs("sh", &["-c", "trap '' XFSZ"]) {
+        eprintln!("note: skipped: `prlimit` (util-linux) or `sh` is not installed");
+        return;
+    }
+    let (_dir, db) = sqlite_file_with(&["Ann", "Bo"]);
+    let url = db.display().to_string();
+    let before = std::fs::read(&db).unwrap();
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", filler_names(200_000));
+    // RLIMIT_FSIZE makes a write past 256 KiB fail. SIGXFSZ is ignored (an
+    // ignored signal stays ignored across exec) so that SQLite gets EFBIG
+    // instead of the process being killed.
+    for extra in [&[][..], &["--skip-existing"]] {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; exec prlimit --fsize=262144 \"$@\"")
+            .arg("sh")
+            .arg(PEOPLE)
+            .args(["--database-url", &url, "import"])
+            .args(extra)
+            .arg(&input)
+            .current_dir(run.cwd.path())
+            .env_remove("DATABASE_URL")
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert_disk_full_import(&output, &["database or disk is full", "disk I/O error"]);
+        assert_eq!(std::fs::read(&db).unwrap(), before, "the file changed");
+        assert_eq!(run.count(), 2);
+    }
+}
+
+#[test]
+fn an_import_onto_a_full_filesystem_fails_in_one_line_and_keeps_the_previous_rows() {
+    // A 512 KiB tmpfs in a private mount namespace: it vanishes with the
+    // namespace, whatever happens to this test.
+    if euid() != 0 || !runs("unshare", &["-m", "true"]) {
+        eprintln!(
+            "note: skipped: cannot mount a small tmpfs here (needs root and `unshare -m`); \
+             the RLIMIT_FSIZE test covers the same path"
+        );
+        return;
+    }
+    let (seed_dir, seed) = sqlite_file_with(&["Ann", "Bo"]);
+    let out = temp_dir();
+    let mount_point = temp_dir();
+    let names = out.path().join("names.txt");
+    std::fs::write(&names, filler_names(200_000)).unwrap();
+    let script = r#"
+        mnt=$1 seed=$2 people=$3 names=$4 out=$5
+        mount -t tmpfs -o size=512k people-test "$mnt" || exit 97
+        cp "$seed" "$mnt/people.db" || exit 98
+        cd "$out" || exit 99
+        "$people" --database-url "$mnt/people.db" import "$names" >import.out 2>import.err
+        echo $? >import.rc
+        "$people" --database-url "$mnt/people.db" count >count.out 2>count.err
+        echo $? >count.rc
+        cp "$mnt/people.db" after.db
+    "#;
+    let status = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(mount_point.path())
+        .arg(&seed)
+        .arg(PEOPLE)
+        .arg(&names)
+        .arg(out.path())
+        .env_remove("DATABASE_URL")
+        .status()
+        .unwrap();
+    if status.code() == Some(97) {
+        eprintln!("note: skipped: mounting a tmpfs is not permitted here");
+        return;
+    }
+    assert!(status.success(), "the namespace script failed: {status:?}");
+    let read = |name: &str| std::fs::read(out.path().join(name)).unwrap();
+    let import = Output {
+        status: exit_status(&read("import.rc")),
+        stdout: read("import.out"),
+        stderr: read("import.err"),
+    };
+    assert_disk_full_import(&import, &["database or disk is full"]);
+    let count = Output {
+        status: exit_status(&read("count.rc")),
+        stdout: read("count.out"),
+        stderr: read("count.err"),
+    };
+    assert_eq!(succeeded(&count), "2\n");
+    let after = out.path().join("after.db");
+    assert_eq!(count_of(&after.display().to_string()), 2);
+    drop(seed_dir);
+}
+
+/// An `ExitStatus` from a shell's `$?` written to a file.
+fn exit_status(rc: &[u8]) -> std::process::ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    let code: i32 = String::from_utf8_lossy(rc)
+        .trim()
+        .parse()
+        .expect("an exit code");
+    std::process::ExitStatus::from_raw(code << 8)
+}
+
+// ---------------------------------------------------------------------------
+// A schema newer than this build
+
+fn a_newer_schema_is_refused_by_every_command_and_left_untouched(db: &TestDb) {
+    {
+        let mut conn = db.connect().unwrap();
+        people::create_many(&mut conn, ["Ann", "Bo"], people::OnConflict::Fail).unwrap();
+        diesel::sql_query(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('20990101000000')",
+        )
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let before = snapshot(db);
+    let run = Runner::new(db.url());
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        assert_eq!(
+            run.fails(&args),
+            "error: database schema is newer than this build of people \
+             (unknown migrations: 20990101000000); upgrade people",
+            "{args:?}"
+        );
+        assert_eq!(snapshot(db), before, "{args:?} changed the database");
+    }
+}
+
+/// What must not change: the SQLite file's bytes, or the PostgreSQL rows.
+fn snapshot(db: &TestDb) -> Vec<u8> {
+    match db.backend() {
+        Backend::Sqlite => std::fs::read(db.url()).unwrap(),
+        _ => {
+            #[derive(diesel::QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                row: String,
+            }
+            let mut conn = people::open(db.url()).unwrap();
+            let rows: Vec<Row> = diesel::sql_query(
+                "SELECT 'v' || version AS row FROM __diesel_schema_migrations \
+                 UNION ALL SELECT id || ':' || name FROM person ORDER BY 1",
+            )
+            .load(&mut conn)
+            .unwrap();
+            rows.into_iter()
+                .flat_map(|r| (r.row + "\n").into_bytes())
+                .collect()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL without a private cluster
+
+#[test]
+fn an_unreachable_postgres_server_fails_every_command_in_one_line() {
+    let port = closed_port();
+    let url = format!("postgres://app:s3cret@127.0.0.1:{port}/people");
+    let run = Runner::new(&url);
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let line = run.fails(&args);
+        assert!(
+            line.starts_with(&format!(
+                "error: cannot open database postgres://app:***@127.0.0.1:{port}/people: "
+            )) && line.contains("Connection refused"),
+            "{args:?}: {line}"
+        );
+        assert!(!line.contains("s3cret"), "{line}");
+    }
+}
+
+#[test]
+fn connection_errors_never_show_the_password_whatever_its_characters() {
+    // Passwords written without percent-encoding, as people do. libpq reads
+    // the user info up to the first `@` or `/`, so it takes all but the
+    // `@` one as they are (and tries to connect); none may be shown.
+    let port = closed_port();
+    for (password, libpq_takes_it) in [
+        ("pl41n", true),
+        ("with:colon", true),
+        ("with%40encoded-at", true),
+        ("with?question", true),
+        ("with#hash", true),
+        ("with&amp", true),
+        ("with=equals", true),
+        ("with@at", false),
+    ] {
+        let url = format!("postgres://app:{password}@127.0.0.1:{port}/people");
+        let line = Runner::new(&url).fails(["count"]);
+        assert!(
+            line.contains("Connection refused") == libpq_takes_it,
+            "libpq did not parse the URL as expected: {line}"
+        );
+        assert!(
+            !line.contains(password),
+            "password {password:?} shown: {line}"
+        );
+    }
+    for query in [
+        "password=s3cret",
+        "user=app&password=s3cret",
+        "password=s3cret&sslmode=disable",
+    ] {
+        let url = format!("postgres://127.0.0.1:{port}/people?{query}");
+        let line = Runner::new(&url).fails(["count"]);
+        assert!(!line.contains("s3cret"), "{line}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A private PostgreSQL cluster: password authentication, restarts
+
+/// A throwaway PostgreSQL cluster in a temp directory, on a free port, with
+/// scram-sha-256 password authentication. Stopped and deleted when dropped,
+/// also when the test fails.
+struct PrivatePostgres {
+    dir: TempDir,
+    bin: PathBuf,
+    port: u16,
+    password: String,
+    /// Run the server's tools as `postgres` (initdb refuses root).
+    as_postgres: bool,
+}
+
+impl PrivatePostgres {
+    /// A running cluster, or `None` after saying why one is impossible here.
+    fn start(test: &str) -> Option<PrivatePostgres> {
+        let Some(bin) = postgres_bin_dir() else {
+            eprintln!(
+                "note: {test} skipped: no PostgreSQL server binaries \
+                 (/usr/lib/postgresql/*/bin/initdb) for a private cluster"
+            );
+            return None;
+        };
+        let as_postgres = euid() == 0;
+        if as_postgres && !runs("runuser", &["-u", "postgres", "--", "true"]) {
+            eprintln!(
+                "note: {test} skipped: running as root, and `runuser -u postgres` \
+                 does not work (initdb refuses to run as root)"
+            );
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("people-pg-")
+            .tempdir()
+            .expect("temp dir");
+        // The `postgres` user creates the data directory and the socket here.
+        chmod(dir.path(), 0o777);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let password = format!("pw{}x{nanos}", std::process::id());
+        let pwfile = dir.path().join("pwfile");
+        std::fs::write(&pwfile, format!("{password}\n")).unwrap();
+        chmod(&pwfile, 0o644);
+        let cluster = PrivatePostgres {
+            dir,
+            bin,
+            port: closed_port(),
+            password,
+            as_postgres,
+        };
+        let data = cluster.data_dir();
+        cluster.tool(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", pwfile.display()),
+                "-N",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        );
+        cluster.server("start");
+        Some(cluster)
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Runs one of the server's tools (as `postgres` when we are root) and
+    /// panics with its output if it fails.
+    #[track_caller]
+    fn tool(&self, name: &str, args: &[&str]) {
+        let program = self.bin.join(name);
+        let mut cmd = if self.as_postgres {
+            let mut cmd = std::process::Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(&program);
+            cmd
+        } else {
+            std::process::Command::new(&program)
+        };
+        let output = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        assert!(
+            output.status.success(),
+            "{name} {args:?} failed: {}{}\nserver log:\n{log}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
+
+    /// `pg_ctl start`, `restart` or `stop` (fast), waiting until done.
+    #[track_caller]
+    fn server(&self, action: &str) {
+        let data = self.data_dir();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c shared_buffers=16MB -c max_connections=20",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut args = vec![action, "-D", &data, "-w", "-t", "60", "-s"];
+        if action != "stop" {
+            args.extend(["-l", &log, "-o", &options]);
+        }
+        if action != "start" {
+            args.extend(["-m", "fast"]);
+        }
+        self.tool("pg_ctl", &args);
+    }
+
+    /// The URL of `database` on this cluster, with the right password.
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
+    /// The same URL as people print it.
+    fn redacted_url(&self, database: &str) -> String {
+        format!("postgres://postgres:***@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Asserts the line shows neither this cluster's password nor `other`.
+    #[track_caller]
+    fn assert_hides_passwords(&self, line: &str, other: &str) {
+        assert!(!line.contains(&self.password), "the password shown: {line}");
+        assert!(
+            other.is_empty() || !line.contains(other),
+            "a password shown: {line}"
+        );
+    }
+
+    /// Waits (up to a minute) until some session sits in an open transaction.
+    #[track_caller]
+    fn wait_for_a_session_idle_in_transaction(&self) {
+        #[derive(diesel::QueryableByName)]
+        struct Sessions {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = people::open(&self.url("postgres")).unwrap();
+        let started = Instant::now();
+        loop {
+            let sessions: Sessions = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction'",
+            )
+            .get_result(&mut conn)
+            .unwrap();
+            if sessions.n > 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no session opened a transaction"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A migrated `people` database holding `names`.
+    fn people_db(&self, names: &[&str]) -> Runner {
+        let run = Runner::new(&self.url("people"));
+        let output = run.output(["migrate"]);
+        assert!(output.status.success(), "{output:?}");
+        if !names.is_empty() {
+            run.ok(std::iter::once("add").chain(names.iter().copied()));
+        }
+        run
+    }
+}
+
+impl Drop for PrivatePostgres {
+    // Best effort and never a panic: this may run while a test unwinds.
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let data = self.data_dir();
+        let args = ["stop", "-D", data.as_str(), "-m", "immediate", "-w", "-s"];
+        let mut cmd = if self.as_postgres {
+            let mut cmd = std::process::Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            cmd
+        } else {
+            std::process::Command::new(&pg_ctl)
+        };
+        let _ = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` holding `initdb`.
+fn postgres_bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop().map(|(_, bin)| bin)
+}
+
+#[test]
+fn postgres_with_a_wrong_or_missing_password_fails_in_one_line_that_never_shows_it() {
+    let Some(pg) = PrivatePostgres::start("postgres wrong password") else {
+        return;
+    };
+    let good = pg.people_db(&["Ann"]);
+    let wrong = "wr0ng-pa55word";
+    let port = pg.port;
+    let cases = [
+        (
+            format!("postgres://postgres:{wrong}@127.0.0.1:{port}/people"),
+            None,
+            "password authentication failed for user \"postgres\"",
+        ),
+        (
+            format!("postgres://127.0.0.1:{port}/people?user=postgres&password={wrong}"),
+            None,
+            "password authentication failed for user \"postgres\"",
+        ),
+        (
+            format!("postgres://postgres@127.0.0.1:{port}/people"),
+            Some(wrong),
+            "password authentication failed for user \"postgres\"",
+        ),
+        (
+            format!("postgres://postgres@127.0.0.1:{port}/people"),
+            None,
+            "no password supplied",
+        ),
+    ];
+    for (url, pgpassword, expected) in &cases {
+        let run = Runner::new(url);
+        let input = run.file("names.txt", "Zed\n");
+        for args in every_command(&input) {
+            let mut cmd = run.cmd(&args);
+            // No ~/.pgpass either: only what the case gives.
+            cmd.env("PGPASSFILE", run.cwd.path().join("no-pgpass"));
+            if let Some(password) = pgpassword {
+                cmd.env("PGPASSWORD", password);
+            } else {
+                cmd.env_remove("PGPASSWORD");
+            }
+            let line = one_line_error(&cmd.output().unwrap());
+            assert!(
+                line.starts_with("error: cannot open database ") && line.contains(expected),
+                "{url} {args:?}: {line}"
+            );
+            pg.assert_hides_passwords(&line, wrong);
+        }
+    }
+    assert_eq!(good.ok(["list"]), "1\tAnn\n");
+}
+
+#[test]
+fn a_missing_postgres_database_fails_in_one_line_and_only_migrate_creates_it() {
+    let Some(pg) = PrivatePostgres::start("missing postgres database") else {
+        return;
+    };
+    let run = Runner::new(&pg.url("nosuch"));
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        if args[0] == "migrate" {
+            continue;
+        }
+        assert_eq!(
+            run.fails(&args),
+            format!(
+                "error: cannot open database {}: connection to server at \"127.0.0.1\", \
+                 port {} failed: FATAL: database \"nosuch\" does not exist",
+                pg.redacted_url("nosuch"),
+                pg.port
+            ),
+            "{args:?}"
+        );
+    }
+    let output = run.output(["migrate"]);
+    assert_no_panic(&output);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "20250101000000\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("created database {}\n", pg.redacted_url("nosuch"))
+    );
+    assert_eq!(run.count(), 0);
+
+    // A database name that is an SQL injection attempt is created as named.
+    let hostile = "x\"; DROP DATABASE postgres; --";
+    let encoded = "x%22%3B%20DROP%20DATABASE%20postgres%3B%20--";
+    let run = Runner::new(&pg.url(encoded));
+    let output = run.output(["migrate"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(run.ok(["add", hostile]), format!("1\t{hostile}\n"));
+    assert!(
+        people::open(&pg.url("postgres")).is_ok(),
+        "the postgres database is gone"
+    );
+}
+
+#[test]
+fn postgres_restarted_or_stopped_between_two_commands_fails_cleanly_and_loses_nothing() {
+    let Some(pg) = PrivatePostgres::start("postgres restart between commands") else {
+        return;
+    };
+    let run = pg.people_db(&["Ann"]);
+    pg.server("restart");
+    assert_eq!(run.ok(["add", "Bo"]), "2\tBo\n");
+
+    pg.server("stop");
+    let input = run.file("names.txt", "Zed\n");
+    for args in every_command(&input) {
+        let line = run.fails(&args);
+        assert!(
+            line.starts_with(&format!(
+                "error: cannot open database {}: ",
+                pg.redacted_url("people")
+            )) && line.contains("Connection refused"),
+            "{args:?}: {line}"
+        );
+        pg.assert_hides_passwords(&line, "");
+    }
+    pg.server("start");
+    assert_eq!(run.ok(["list"]), "1\tAnn\n2\tBo\n");
+}
+
+#[test]
+fn postgres_restarted_during_an_import_fails_it_in_one_line_and_writes_nothing() {
+    let Some(pg) = PrivatePostgres::start("postgres restart during an import") else {
+        return;
+    };
+    let run = pg.people_db(&["Ann"]);
+    let mut child = std::process::Command::new(PEOPLE)
+        .args(["--database-url", &run.url, "import"])
+        .current_dir(run.cwd.path())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Five batches go in, then the import waits for more input, inside its
+    // transaction, while the server restarts under it.
+    stdin.write_all(filler_names(5_000).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    pg.wait_for_a_session_idle_in_transaction();
+    pg.server("restart");
+    // Small enough for the pipe buffer, whenever the child gives up.
+    let rest: String = (5_000..7_000)
+        .map(|i| format!("import filler {i}\n"))
+        .collect();
+    let _ = stdin.write_all(rest.as_bytes());
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let line = one_line_error(&output);
+    assert!(line.starts_with("error: database error: "), "{line}");
+    pg.assert_hides_passwords(&line, "");
+    assert_eq!(run.ok(["list"]), "1\tAnn\n");
+}
+
+#[test]
+fn a_postgres_connection_held_across_a_restart_fails_in_one_line_and_a_new_one_works() {
+    let Some(pg) = PrivatePostgres::start("library connection across a restart") else {
+        return;
+    };
+    let run = pg.people_db(&["Ann"]);
+    let mut conn = people::init(&run.url).unwrap();
+    assert_eq!(people::count(&mut conn).unwrap(), 1);
+    pg.server("restart");
+    for _ in 0..2 {
+        let error = people::create(&mut conn, "Bo").unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, people::Error::Database { .. }), "{error:?}");
+        assert!(!message.contains('\n'), "{message:?}");
+        pg.assert_hides_passwords(&message, "");
+    }
+    let mut fresh = people::init(&run.url).unwrap();
+    assert_eq!(people::create(&mut fresh, "Bo").unwrap().name, "Bo");
+    assert_eq!(people::count(&mut fresh).unwrap(), 2);
+}
+
+#[test]
+fn a_pool_hands_out_working_connections_again_after_a_postgres_restart() {
+    let Some(pg) = PrivatePostgres::start("pool across a restart") else {
+        return;
+    };
+    let run = pg.people_db(&["Ann"]);
+    let options = people::PoolOptions {
+        max_size: 2,
+        connection_timeout: Duration::from_secs(5),
+        ..people::PoolOptions::default()
+    };
+    let pool = people::Pool::with_options(&run.url, options).unwrap();
+    {
+        // Two connections in the pool, both used.
+        let mut a = pool.get().unwrap();
+        let mut b = pool.get().unwrap();
+        assert_eq!(people::count(&mut a).unwrap(), 1);
+        assert_eq!(people::count(&mut b).unwrap(), 1);
+    }
+    pg.server("restart");
+    // The first use of a connection opened before the restart may fail,
+    // once, in one line. After that the pool must not hand it out again.
+    let mut failures = 0;
+    for attempt in 0..6 {
+        let mut conn = pool.get().unwrap();
+        match people::count(&mut conn) {
+            Ok(count) => assert_eq!(count, 1),
+            Err(error) => {
+                let message = error.to_string();
+                assert!(!message.contains('\n'), "{message:?}");
+                failures += 1;
+                assert!(
+                    failures <= 2,
+                    "attempt {attempt}: the pool keeps handing out connections \
+                     the restart closed: {message}"
+                );
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(Error::InvalidName { reason }) => {
             assert!(!valid, "refused {text:?}: {reason}");
-            assert!(!reason.contains('\n') && reason.len() < 200, "{reason:?}");
+            assert!(!reason.contains('\n') && reason.chars().count() < 200, "{reason:?}");
         }
         Err(other) => panic!("unexpected error {other:?}"),
     }

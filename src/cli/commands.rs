@@ -2,7 +2,7 @@
 
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use people::{DbConnection, OnConflict, PageRequest, Person, PersonWriter};
 
 use super::{Command, FormatArg, ListArgs};
@@ -24,7 +24,7 @@ pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
         Command::Get { id } => print_row(&mut out, &people::get(conn, id)?)?,
         Command::Find { name } => match people::find_by_name(conn, &name)? {
             Some(person) => print_row(&mut out, &person)?,
-            None => bail!("no person named {name:?}"),
+            None => return Err(people::Error::NameNotFound { name }.into()),
         },
         Command::List(args) => list(conn, &args, &mut out)?,
         Command::Rename { id, new_name } => {
