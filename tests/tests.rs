@@ -13,4 +13,5 @@ mod faults;
 mod hostile;
 mod migrations;
 mod properties;
+mod reliability_report;
 mod security;
