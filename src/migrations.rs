@@ -45,10 +45,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
             if pending(c, &SQLITE_MIGRATIONS)?.is_empty() {
                 return Ok(Vec::new());
             }
-            // journal_mode cannot change inside a transaction; it is a no-op
-            // when the file is already in WAL (or in memory).
-            c.batch_execute("PRAGMA journal_mode = WAL;")
-                .map_err(Error::from)?;
+            enable_wal(c)?;
             crate::connection::transaction(conn, |conn| match conn {
                 DbConnection::Sqlite(c) => apply(c, SQLITE_MIGRATIONS),
                 #[cfg(feature = "postgres")]
@@ -57,6 +54,30 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
         }
         #[cfg(feature = "postgres")]
         DbConnection::Postgres(c) => with_advisory_lock(c, |c| apply(c, POSTGRES_MIGRATIONS)),
+    }
+}
+
+/// Switches an SQLite file to WAL; a no-op when it is in WAL already (or in memory).
+///
+/// The switch needs an exclusive lock, and SQLite skips the busy handler when
+/// waiting could deadlock (several processes creating the same fresh file), so
+/// "database is locked" is retried here, for as long as the busy timeout.
+/// journal_mode cannot change inside a transaction, hence not in the
+/// `BEGIN IMMEDIATE` below.
+fn enable_wal(conn: &mut diesel::SqliteConnection) -> Result<()> {
+    use diesel::result::Error as DieselError;
+    let timeout =
+        std::time::Duration::from_millis(crate::connection::SQLITE_BUSY_TIMEOUT_MS.into());
+    let started = std::time::Instant::now();
+    loop {
+        match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+            Err(DieselError::DatabaseError(_, info))
+                if info.message().contains("database is locked") && started.elapsed() < timeout =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            result => return result.map_err(Error::from),
+        }
     }
 }
 
