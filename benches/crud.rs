@@ -91,7 +91,9 @@ impl Config {
                          --quick     N = 2,000 (smoke size)\n  \
                          --n N       rows (default 100,000; a multiple of 10, above {PAGE})\n  \
                          --rounds R  rounds of both contestants (default 3)\n  \
-                         --dir DIR   where the temporary database files go (default: $TMPDIR)"
+                         --dir DIR   where the temporary database files go (default: $TMPDIR)\n\
+                         Without --bench (which `cargo bench` passes), the defaults are\n\
+                         N = 2,000 and 1 round: the smoke run of `cargo test --benches`."
                     );
                     std::process::exit(0);
                 }
@@ -108,6 +110,9 @@ impl Config {
             "--n must keep names at six digits (at most 9,999,990)".to_owned()
         })?;
         ensure(rounds >= 1, || "--rounds must be at least 1".to_owned())?;
+        if !bench_mode {
+            eprintln!("no --bench argument: smoke run (N = {n}, {rounds} round(s))");
+        }
         Ok(Config { n, rounds, dir })
     }
 }
@@ -542,9 +547,8 @@ fn verify_final_state(path: &Path, w: &Workload) -> Res<()> {
 }
 
 /// The SQLite version as `people`'s own connection reports it.
-fn people_sqlite_version(dir: &Path) -> Res<String> {
+fn people_sqlite_version(path: &Path) -> Res<String> {
     use diesel::RunQueryDsl;
-    let path = dir.join("version.db");
     let url = path.to_str().ok_or("temporary path is not UTF-8")?;
     let mut conn = people::init(url).map_err(err("people::init"))?;
     diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -552,6 +556,48 @@ fn people_sqlite_version(dir: &Path) -> Res<String> {
     ))
     .get_result(&mut conn)
     .map_err(err("sqlite_version() via people"))
+}
+
+/// The schema objects of a database file, minus SQLite's and Diesel's own
+/// bookkeeping tables.
+fn schema_of(path: &Path) -> Res<Vec<(String, String, Option<String>)>> {
+    let conn = rusqlite::Connection::open(path).map_err(err("schema open"))?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, sql FROM sqlite_master \
+             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+               AND name NOT LIKE '\\_\\_diesel\\_%' ESCAPE '\\' \
+             ORDER BY type, name",
+        )
+        .map_err(err("schema query"))?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(Iterator::collect)
+        .map_err(err("schema query"))
+}
+
+/// Checks that both contestants start from the same SQLite and the same
+/// schema: `people::init`'s compiled-in migrations against the `up.sql`
+/// files the rusqlite contestant runs. Returns the SQLite version.
+fn check_same_setup(dir: &Path) -> Res<String> {
+    let people_db = dir.join("setup-people.db");
+    let rusqlite_db = dir.join("setup-rusqlite.db");
+    let people_version = people_sqlite_version(&people_db)?;
+    drop(open_rusqlite(&rusqlite_db)?);
+    let rusqlite_version = rusqlite::version();
+    ensure(people_version == rusqlite_version, || {
+        format!("people runs SQLite {people_version} but rusqlite {rusqlite_version}")
+    })?;
+    let (people_schema, rusqlite_schema) = (schema_of(&people_db)?, schema_of(&rusqlite_db)?);
+    ensure(!people_schema.is_empty(), || {
+        "people::init created no schema".to_owned()
+    })?;
+    ensure(people_schema == rusqlite_schema, || {
+        format!(
+            "people::init and migrations/sqlite/*/up.sql give different schemas \
+             (rebuild the benchmark?):\n  people:   {people_schema:?}\n  rusqlite: {rusqlite_schema:?}"
+        )
+    })?;
+    Ok(people_version)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -617,11 +663,7 @@ fn run() -> Res<()> {
     }
     .map_err(err("creating a temporary directory"))?;
 
-    let people_version = people_sqlite_version(scratch.path())?;
-    let rusqlite_version = rusqlite::version();
-    ensure(people_version == rusqlite_version, || {
-        format!("people runs SQLite {people_version} but rusqlite {rusqlite_version}")
-    })?;
+    let sqlite_version = check_same_setup(scratch.path())?;
 
     // results[round][contestant as usize][phase]
     let mut results: Vec<[Vec<Measured>; 2]> = Vec::with_capacity(config.rounds);
@@ -681,7 +723,7 @@ fn run() -> Res<()> {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "SQLite {rusqlite_version} (bundled, libsqlite3-sys), {started}, N = {}, {} round(s), median over rounds\n",
+        "SQLite {sqlite_version} (bundled, libsqlite3-sys), {started}, N = {}, {} round(s), median over rounds\n",
         thousands(config.n as f64),
         config.rounds
     );
