@@ -63,10 +63,10 @@ where
     // is when SQLite checkpoints the WAL; an autocommit `INSERT … RETURNING`
     // read with `get_result` never does, and the -wal file grows without bound.
     transaction(conn, |conn| {
-        diesel::insert_into(person::table)
+        with_inner!(conn, |c| diesel::insert_into(person::table)
             .values(NewPerson::new(&name))
-            .returning(person::all_columns)
-            .get_result(conn)
+            .returning(Person::as_returning())
+            .get_result(c))
     })
     .map_err(|e| Error::from_write(e, name.as_str()))
 }
@@ -195,12 +195,12 @@ fn first_taken(conn: &mut DbConnection, batch: &[PersonName]) -> Result<Error> {
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<Person> {
     // `get_result`, not `first`: `first` adds a bound `LIMIT ?`, which makes
     // SQLite re-prepare the statement on every call.
-    person::table
+    with_inner!(conn, |c| person::table
         .filter(person::id.eq(id))
         .select(Person::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(Error::NotFound { id })
+        .get_result(c)
+        .optional())?
+    .ok_or(Error::NotFound { id })
 }
 
 /// The person with exactly this name (case-sensitive), if any.
@@ -217,11 +217,11 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Person> {
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Person>> {
-    Ok(person::table
+    Ok(with_inner!(conn, |c| person::table
         .filter(person::name.eq(name))
         .select(Person::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c)
+        .optional())?)
 }
 
 /// Up to `limit` people with an id greater than `after`, by id: keyset
@@ -241,7 +241,15 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Person
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn list(conn: &mut DbConnection, after: Option<i32>, limit: i64) -> Result<Vec<Person>> {
-    keyset(conn, None, after, limit)
+    let Some(first_id) = first_id_after(after) else {
+        return Ok(Vec::new());
+    };
+    Ok(with_inner!(conn, |c| person::table
+        .filter(person::id.ge(first_id))
+        .order(person::id.asc())
+        .limit(limit.max(0))
+        .select(Person::as_select())
+        .load(c))?)
 }
 
 /// Like [`list`], but only names that contain `needle`, ignoring ASCII case
@@ -266,36 +274,58 @@ pub fn search(
     after: Option<i32>,
     limit: i64,
 ) -> Result<Vec<Person>> {
-    keyset(conn, Some(needle), after, limit)
+    let Some(first_id) = first_id_after(after) else {
+        return Ok(Vec::new());
+    };
+    if cannot_match(needle) {
+        return Ok(Vec::new());
+    }
+    let pattern = like_pattern(needle);
+    Ok(with_inner!(conn, |c| person::table
+        .filter(person::id.ge(first_id))
+        .filter(name_contains!(pattern.as_str()))
+        .order(person::id.asc())
+        .limit(limit.max(0))
+        .select(Person::as_select())
+        .load(c))?)
 }
 
-fn keyset(
-    conn: &mut DbConnection,
-    needle: Option<&str>,
-    after: Option<i32>,
-    limit: i64,
-) -> Result<Vec<Person>> {
-    let mut query = filtered(needle).order(person::id.asc()).limit(limit.max(0));
-    if let Some(after) = after {
-        query = query.filter(person::id.gt(after));
+/// The smallest id a keyset page after `after` may hold; `None` past the last
+/// possible id. One query shape for "from the start" and "after an id", so
+/// that Diesel caches one prepared statement.
+fn first_id_after(after: Option<i32>) -> Option<i32> {
+    match after {
+        None => Some(i32::MIN),
+        Some(after) => after.checked_add(1),
     }
-    Ok(query.select(Person::as_select()).load(conn)?)
 }
+
+/// No name can contain these. SQLite would read a NUL as the end of the
+/// pattern (matching everyone), and refuses patterns over 50 kB.
+fn cannot_match(needle: &str) -> bool {
+    needle.contains('\0') || needle.chars().nth(MAX_NAME_CHARS).is_some()
+}
+
+/// `%needle%` with `%`, `_` and `\` made literal.
+fn like_pattern(needle: &str) -> String {
+    format!("%{}%", escape_like(needle))
+}
+
+/// `lower(name) LIKE lower(pattern) ESCAPE '\'`, for whichever backend the
+/// surrounding query is built for.
+macro_rules! name_contains {
+    ($pattern:expr) => {
+        lower(person::name).like(lower($pattern)).escape('\\')
+    };
+}
+use name_contains;
 
 /// The `person` table, narrowed to names containing `needle` when given.
 pub(crate) fn filtered(needle: Option<&str>) -> person::BoxedQuery<'static, MultiBackend> {
     let query = person::table.into_boxed();
     match needle {
-        // No name can contain these; and SQLite would read a NUL as the end
-        // of the pattern (matching everyone) and refuses patterns over 50 kB.
-        Some(needle) if needle.contains('\0') || needle.chars().nth(MAX_NAME_CHARS).is_some() => {
-            query.filter(person::id.is_null())
-        }
-        Some(needle) => query.filter(
-            lower(person::name)
-                .like(lower(format!("%{}%", escape_like(needle))))
-                .escape('\\'),
-        ),
+        Some(needle) if cannot_match(needle) => query.filter(person::id.is_null()),
+        Some(needle) => query.filter(name_contains!(like_pattern(needle))),
         None => query,
     }
 }
@@ -331,11 +361,13 @@ where
 {
     let new_name = new_name.try_into()?;
     transaction(conn, |conn| {
-        diesel::update(person::table.filter(person::id.eq(id)))
-            .set(person::name.eq(new_name.as_str()))
-            .returning(person::all_columns)
-            .get_result(conn)
-            .optional()
+        with_inner!(conn, |c| diesel::update(
+            person::table.filter(person::id.eq(id))
+        )
+        .set(person::name.eq(new_name.as_str()))
+        .returning(Person::as_returning())
+        .get_result(c)
+        .optional())
     })
     .map_err(|e| Error::from_write(e, new_name.as_str()))?
     .ok_or(Error::NotFound { id })
@@ -356,10 +388,12 @@ where
 /// ```
 pub fn delete(conn: &mut DbConnection, id: i32) -> Result<Person> {
     transaction(conn, |conn| {
-        diesel::delete(person::table.filter(person::id.eq(id)))
-            .returning(person::all_columns)
-            .get_result(conn)
-            .optional()
+        with_inner!(conn, |c| diesel::delete(
+            person::table.filter(person::id.eq(id))
+        )
+        .returning(Person::as_returning())
+        .get_result(c)
+        .optional())
     })?
     .ok_or(Error::NotFound { id })
 }
@@ -376,7 +410,7 @@ pub fn delete(conn: &mut DbConnection, id: i32) -> Result<Person> {
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn count(conn: &mut DbConnection) -> Result<i64> {
-    Ok(person::table.count().get_result(conn)?)
+    Ok(with_inner!(conn, |c| person::table.count().get_result(c))?)
 }
 
 #[cfg(test)]
