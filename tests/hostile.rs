@@ -18,10 +18,8 @@ use assert_cmd::Command;
 use diesel::{ExpressionMethods, RunQueryDsl};
 use people::{Backend, Error, MAX_NAME_CHARS, OnConflict, PersonName};
 
-use crate::faults::{
-    PEOPLE, Runner, assert_no_panic, clean_outcome, one_line_error, temp_dir, usage_error,
-};
-use crate::support::TestDb;
+use crate::faults::{PEOPLE, Runner, temp_dir};
+use crate::support::{TestDb, assert_no_panic, clean_outcome, one_line_error, usage_error};
 
 crate::support::backend_tests!(
     hostile_names_are_stored_and_read_back_byte_identical,

@@ -2,6 +2,12 @@
 
 use std::sync::Once;
 
+mod output;
+pub(crate) use output::{
+    assert_no_panic, clean_outcome, one_line_error, one_line_error_after_output, succeeded,
+    usage_error,
+};
+
 pub use people::test_util::TestDb;
 
 /// The environment variable naming the PostgreSQL server for tests, e.g.
