@@ -1,0 +1,1014 @@
+//! CRUD throughput of `people` (through its public API) against the raw
+//! synchronous `postgres` crate doing the same work on the same PostgreSQL
+//! server.
+//!
+//! ```text
+//! cargo bench --bench crud_postgres                  # N = 50,000, 3 rounds
+//! cargo bench --bench crud_postgres -- --quick       # N = 2,000, 1 round
+//! cargo bench --bench crud_postgres -- --rounds 5 --n 100000 --url postgres://…
+//! ```
+//!
+//! The server is `--url`, else `$PEOPLE_TEST_POSTGRES_URL`, else
+//! `postgres://postgres@127.0.0.1:5432`; the role needs `CREATEDB` (and
+//! superuser or `pg_checkpoint` for the CHECKPOINT between contestants, which
+//! is skipped with a warning otherwise). Unless the URL says `sslmode=…`, both
+//! contestants connect with `sslmode=disable`: the raw client has no TLS
+//! here, and libpq would otherwise negotiate TLS for `people` alone.
+//!
+//! The workload and checks are those of `benches/crud.rs`, with N = 50,000
+//! rows by default instead of 100,000 (every operation is a round trip to the
+//! server, and 100,000 took over three minutes on a 2-core machine). Seven
+//! phases run in order, each contestant on a single connection to its own
+//! freshly created database (a unique name, dropped right after it was
+//! verified, and also on failure), closed before the other contestant runs.
+//! `people` gets its schema from `people::init`; the raw contestant runs every
+//! `migrations/postgres/*/up.sql` (checked to give the same catalog), prepares
+//! each statement once and reuses it, and wraps every write in its own
+//! `BEGIN … COMMIT`, as `people` does: bulk_insert steps a single-row INSERT
+//! in one transaction, insert_single is `INSERT … RETURNING id`, rename and
+//! delete are a plain `UPDATE`/`DELETE` whose row count must be 1. Contestants alternate
+//! (people first in odd rounds, the raw client first in even ones), and a
+//! `CHECKPOINT` before each one keeps the previous one's dirty pages out of its
+//! time. Every phase is checked inline, its checksum must be the same for both
+//! contestants and all rounds, and the final state of every database is
+//! verified (including a digest of all rows, equal across databases); any
+//! mismatch exits non-zero. Nothing about timing is asserted.
+//!
+//! On a small VM a round trip costs far less when the client and its server
+//! backend share a CPU than when they do not, and the scheduler's choice can
+//! change during a run; `--pin CPU` (a local server only) pins this process
+//! and each contestant's backend to one CPU, for steadier ratios.
+//!
+//! Without `--bench` (that is, under `cargo test --benches`/`--all-targets`)
+//! it runs one small round as a smoke test, and only if
+//! `PEOPLE_TEST_POSTGRES_URL` is set, like the PostgreSQL tests.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use people::{OnConflict, Person};
+
+/// Multiplier of the index permutation: prime, so `(i * STRIDE) % n` visits
+/// every residue once as long as `n` is not a multiple of it.
+const STRIDE: u64 = 7919;
+/// Rows per page in the `page` phase.
+const PAGE: usize = 50;
+/// The server when neither `--url` nor the environment names one.
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432";
+/// The environment variable the PostgreSQL tests read too.
+const URL_VAR: &str = "PEOPLE_TEST_POSTGRES_URL";
+
+const PHASES: [&str; 7] = [
+    "bulk_insert",
+    "get_by_id",
+    "get_by_name",
+    "page",
+    "insert_single",
+    "rename",
+    "delete",
+];
+
+type Res<T> = Result<T, String>;
+
+/// Turns any error into the message the benchmark exits with.
+fn err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+/// Fails with `message` unless `ok`: the inline per-operation checks.
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Res<()> {
+    if ok { Ok(()) } else { Err(message()) }
+}
+
+struct Config {
+    n: usize,
+    rounds: usize,
+    /// The server URL, with `sslmode=disable` added unless it names a mode.
+    url: String,
+    /// The CPU that this process and each contestant's server backend are
+    /// pinned to (`--pin`), if any.
+    pin: Option<String>,
+}
+
+impl Config {
+    /// `None`: a smoke run without a configured server, which is skipped.
+    fn from_args() -> Res<Option<Self>> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        // `cargo bench` passes `--bench`; `cargo test` runs us without it.
+        let bench_mode = args.iter().any(|a| a == "--bench");
+        // Half of crud.rs's 100,000: every operation is a round trip to the
+        // server here, and N = 100,000 took 3 min 16 s on the 2-core machine.
+        let (mut n, mut rounds) = if bench_mode { (50_000, 3) } else { (2_000, 1) };
+        let (mut quick, mut explicit_n, mut explicit_rounds) = (false, None, None);
+        let (mut url, mut pin) = (None, None);
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .ok_or_else(|| format!("{name} needs a value"))
+                    .cloned()
+            };
+            match arg.as_str() {
+                "--bench" => {}
+                "--quick" => quick = true,
+                "--n" => explicit_n = Some(value("--n")?.parse().map_err(err("--n"))?),
+                "--rounds" => {
+                    explicit_rounds = Some(value("--rounds")?.parse().map_err(err("--rounds"))?)
+                }
+                "--url" => url = Some(value("--url")?),
+                "--pin" => pin = Some(value("--pin")?),
+                "-h" | "--help" => {
+                    println!(
+                        "usage: crud_postgres [--quick] [--n N] [--rounds R] [--url URL] [--pin CPU]\n  \
+                         --quick     N = 2,000 and 1 round (smoke size)\n  \
+                         --n N       rows (default 50,000; a multiple of 10, above {PAGE})\n  \
+                         --rounds R  rounds of both contestants (default 3)\n  \
+                         --url URL   the server (default: ${URL_VAR}, else {DEFAULT_URL});\n              \
+                         a database is created on it per contestant and round\n  \
+                         --pin CPU   pin this process and each contestant's server backend\n              \
+                         to CPU (taskset; the server must run on this machine)\n\
+                         Without --bench (which `cargo bench` passes), the defaults are\n\
+                         N = 2,000 and 1 round, and without ${URL_VAR} the run is skipped:\n\
+                         the smoke run of `cargo test --benches`."
+                    );
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        if quick {
+            (n, rounds) = (2_000, 1);
+        }
+        n = explicit_n.unwrap_or(n);
+        rounds = explicit_rounds.unwrap_or(rounds);
+        ensure(n > PAGE && n % 10 == 0, || {
+            format!("--n must be a multiple of 10 above {PAGE}, not {n}")
+        })?;
+        ensure(n as u64 % STRIDE != 0, || {
+            format!("--n must not be a multiple of {STRIDE}")
+        })?;
+        ensure(n <= 9_999_990, || {
+            "--n must keep names at six digits (at most 9,999,990)".to_owned()
+        })?;
+        ensure(rounds >= 1, || "--rounds must be at least 1".to_owned())?;
+        let url = match url.or_else(|| std::env::var(URL_VAR).ok().filter(|u| !u.is_empty())) {
+            Some(url) => url,
+            None if bench_mode => DEFAULT_URL.to_owned(),
+            None => {
+                eprintln!(
+                    "no --bench argument and {URL_VAR} is not set: PostgreSQL smoke run skipped"
+                );
+                return Ok(None);
+            }
+        };
+        if !bench_mode {
+            eprintln!("no --bench argument: smoke run (N = {n}, {rounds} round(s))");
+        }
+        ensure(
+            pin.as_deref().is_none_or(|c| c.parse::<u32>().is_ok()),
+            || format!("--pin takes one CPU number, not {pin:?}"),
+        )?;
+        Ok(Some(Config {
+            n,
+            rounds,
+            url: with_sslmode(&url),
+            pin,
+        }))
+    }
+}
+
+/// `url` with `sslmode=disable` appended unless it already names a mode.
+fn with_sslmode(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
+}
+
+/// `server_url` with its database path replaced by `name`, query kept.
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    // The password may hold '/': the host starts after the last '@'.
+    let host_start = base[authority_start..]
+        .rfind('@')
+        .map_or(authority_start, |at| authority_start + at + 1);
+    let base = match base[host_start..].find('/') {
+        Some(slash) => &base[..host_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A raw client; errors name the server without its password.
+fn connect(url: &str) -> Res<postgres::Client> {
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+        // postgres::Error's Display leaves out the cause (the OS error, ...).
+        let mut message = format!("connecting to {}: {e}", people::redact_url(url));
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let _ = write!(message, ": {cause}");
+            source = cause.source();
+        }
+        message
+    })
+}
+
+/// A freshly created database with a unique name, dropped (with any
+/// connection still open to it) when this value is dropped: on success, on
+/// error and on panic alike.
+struct TempDatabase {
+    server_url: String,
+    name: String,
+    url: String,
+}
+
+impl TempDatabase {
+    fn create(server_url: &str, label: &str) -> Res<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        // Only ASCII letters, digits and '_': it is spliced into DDL, which takes no binds.
+        let name = format!(
+            "people_bench_{}_{}_{nanos}_{label}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        connect(server_url)?
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(err("CREATE DATABASE"))?;
+        Ok(TempDatabase {
+            server_url: server_url.to_owned(),
+            url: with_database(server_url, &name),
+            name,
+        })
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let dropped = connect(&self.server_url).and_then(|mut admin| {
+            admin
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .map_err(err("DROP DATABASE"))
+        });
+        if let Err(e) = dropped {
+            eprintln!("warning: database {} was not dropped: {e}", self.name);
+        }
+    }
+}
+
+/// `CHECKPOINT`, so that the checkpointer does not write the previous
+/// contestant's dirty pages while the next one is timed. Needs superuser (or
+/// `pg_checkpoint`); without it the benchmark warns once and goes on.
+fn checkpoint(server_url: &str, warned: &mut bool) {
+    let done = connect(server_url)
+        .and_then(|mut c| c.batch_execute("CHECKPOINT").map_err(err("CHECKPOINT")));
+    if let Err(e) = done {
+        if !*warned {
+            eprintln!("warning: no CHECKPOINT between contestants ({e})");
+            *warned = true;
+        }
+    }
+}
+
+/// Pins process `pid` (all its threads) to `cpu` with taskset(1).
+fn pin(pid: u32, cpu: &str) -> Res<()> {
+    let out = std::process::Command::new("taskset")
+        .args(["-apc", cpu, &pid.to_string()])
+        .output()
+        .map_err(err("running taskset"))?;
+    ensure(out.status.success(), || {
+        format!(
+            "taskset -apc {cpu} {pid} (--pin needs the server on this machine): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
+/// Every input, built before any timer starts.
+struct Workload {
+    n: usize,
+    /// `person-000001`.. : row `i` gets id `i + 1`.
+    names: Vec<String>,
+    /// The permutation of 1..=n that the point reads follow.
+    ids: Vec<i32>,
+    /// The `after` key of each page.
+    page_keys: Vec<i32>,
+    /// `newperson-000001`.. for insert_single.
+    new_names: Vec<String>,
+    /// `renamed-000001`.. for ids 1..=n/10.
+    renames: Vec<String>,
+}
+
+impl Workload {
+    fn new(n: usize) -> Self {
+        let tenth = n / 10;
+        let perm = |i: usize, m: usize| ((i as u64 * STRIDE) % m as u64) as i32;
+        Workload {
+            n,
+            names: (1..=n).map(|i| format!("person-{i:06}")).collect(),
+            ids: (0..n).map(|i| perm(i, n) + 1).collect(),
+            page_keys: (0..tenth).map(|i| perm(i, n - PAGE)).collect(),
+            new_names: (1..=tenth).map(|i| format!("newperson-{i:06}")).collect(),
+            renames: (1..=tenth).map(|i| format!("renamed-{i:06}")).collect(),
+        }
+    }
+
+    fn tenth(&self) -> usize {
+        self.n / 10
+    }
+
+    fn name_of(&self, id: i32) -> &str {
+        &self.names[id as usize - 1]
+    }
+
+    /// Ids deleted by the delete phase: n/10+1 ..= 2n/10.
+    fn deleted_id(&self, i: usize) -> i32 {
+        (self.tenth() + 1 + i) as i32
+    }
+}
+
+/// One phase of one contestant in one round.
+#[derive(Clone, Copy)]
+struct Measured {
+    ops: usize,
+    time: Duration,
+    checksum: u64,
+}
+
+impl Measured {
+    fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.time.as_secs_f64()
+    }
+}
+
+/// Times `body`, which returns the phase checksum.
+fn phase(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
+    let start = Instant::now();
+    let checksum = body()?;
+    let time = start.elapsed();
+    Ok(Measured {
+        ops,
+        time,
+        checksum,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Contestant {
+    People,
+    Postgres,
+}
+
+impl Contestant {
+    fn label(self) -> &'static str {
+        match self {
+            Contestant::People => "people",
+            Contestant::Postgres => "postgres_raw",
+        }
+    }
+
+    /// Runs the seven phases on the fresh, empty database at `url`, with the
+    /// server backend pinned to `pin_cpu` if given; the connection is closed
+    /// when this returns.
+    fn run(self, url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+        match self {
+            Contestant::People => run_people(url, w, pin_cpu),
+            Contestant::Postgres => run_postgres(url, w, pin_cpu),
+        }
+    }
+}
+
+fn sum_page(rows: &[Person], after: i32) -> Res<u64> {
+    ensure(rows.len() == PAGE && rows[0].id == after + 1, || {
+        format!(
+            "page after {after}: got {} rows starting at {:?}",
+            rows.len(),
+            rows.first().map(|p| p.id)
+        )
+    })?;
+    Ok(rows.iter().map(|p| p.id as u64).sum())
+}
+
+fn run_people(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+    let mut conn = people::init(url).map_err(err("people::init"))?;
+    let conn = &mut conn;
+    if let Some(cpu) = pin_cpu {
+        use diesel::RunQueryDsl;
+        let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "pg_backend_pid()",
+        ))
+        .get_result(conn)
+        .map_err(err("pg_backend_pid() via people"))?;
+        pin(pid as u32, cpu)?;
+    }
+    let n = w.n;
+    let tenth = w.tenth();
+    let mut out = Vec::with_capacity(PHASES.len());
+
+    out.push(phase(n, || {
+        let report = people::create_many(conn, &w.names, OnConflict::Fail)
+            .map_err(err("people::create_many"))?;
+        ensure(report.inserted == n as u64 && report.skipped == 0, || {
+            format!("create_many: {report:?}")
+        })?;
+        Ok(report.inserted)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let p = people::get(conn, id).map_err(err("people::get"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("get({id}) = {p:?}")
+            })?;
+            sum += p.name.len() as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let name = w.name_of(id);
+            let p = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
+            let p = p.ok_or_else(|| format!("find_by_name({name}) = None"))?;
+            ensure(p.id == id, || format!("find_by_name({name}) = {p:?}"))?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for &after in &w.page_keys {
+            let rows = people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
+            sum += sum_page(&rows, after)?;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.new_names.iter().enumerate() {
+            let p = people::create(conn, name).map_err(err("people::create"))?;
+            let expected = (n + 1 + i) as i32;
+            ensure(p.id == expected, || {
+                format!("create({name}) = {p:?}, expected id {expected}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.renames.iter().enumerate() {
+            let id = (i + 1) as i32;
+            let p = people::rename(conn, id, name).map_err(err("people::rename"))?;
+            ensure(p.id == id && &p.name == name, || {
+                format!("rename({id}, {name}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for i in 0..tenth {
+            let id = w.deleted_id(i);
+            let p = people::delete(conn, id).map_err(err("people::delete"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("delete({id}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    Ok(out)
+}
+
+/// The PostgreSQL migrations' `up.sql`, in version order, read at run time.
+fn migration_ddl() -> Res<Vec<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(err("reading migrations/postgres"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("up.sql").is_file())
+        .collect();
+    dirs.sort();
+    ensure(!dirs.is_empty(), || {
+        format!("no migrations in {}", root.display())
+    })?;
+    dirs.iter()
+        .map(|d| std::fs::read_to_string(d.join("up.sql")).map_err(err("reading up.sql")))
+        .collect()
+}
+
+/// Connects to `url` and creates the schema from every
+/// `migrations/postgres/*/up.sql`, in one transaction as Diesel's migration
+/// harness does.
+fn open_postgres(url: &str) -> Res<postgres::Client> {
+    let mut client = connect(url)?;
+    let mut tx = client.transaction().map_err(err("schema begin"))?;
+    for ddl in migration_ddl()? {
+        tx.batch_execute(&ddl).map_err(err("schema"))?;
+    }
+    tx.commit().map_err(err("schema commit"))?;
+    Ok(client)
+}
+
+fn person(row: &postgres::Row) -> Res<Person> {
+    Ok(Person {
+        id: row.try_get(0).map_err(err("id column"))?,
+        name: row.try_get(1).map_err(err("name column"))?,
+    })
+}
+
+/// `BEGIN; body; COMMIT`: the transaction shape of every `people` write
+/// (src/connection.rs, `transaction`). Dropping an uncommitted
+/// `postgres::Transaction` rolls it back.
+fn in_transaction<T>(
+    client: &mut postgres::Client,
+    body: impl FnOnce(&mut postgres::Transaction<'_>) -> Res<T>,
+) -> Res<T> {
+    let mut tx = client.transaction().map_err(err("BEGIN"))?;
+    let value = body(&mut tx)?;
+    tx.commit().map_err(err("COMMIT"))?;
+    Ok(value)
+}
+
+fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+    let mut client = open_postgres(url)?;
+    if let Some(cpu) = pin_cpu {
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(err("pg_backend_pid()"))?;
+        pin(pid as u32, cpu)?;
+    }
+    let n = w.n;
+    let tenth = w.tenth();
+    let mut out = Vec::with_capacity(PHASES.len());
+
+    // Every statement is prepared once (a named server-side statement, like
+    // Diesel's cache) and reused.
+    let mut prepare = |sql: &str| client.prepare(sql).map_err(err(sql));
+    let insert = prepare("INSERT INTO person (name) VALUES ($1)")?;
+    let by_id = prepare("SELECT id, name FROM person WHERE id = $1")?;
+    let by_name = prepare("SELECT id, name FROM person WHERE name = $1")?;
+    // A bound LIMIT, like the SQL Diesel generates for `people::list`.
+    let page = prepare("SELECT id, name FROM person WHERE id > $1 ORDER BY id LIMIT $2")?;
+    let insert_returning_id = prepare("INSERT INTO person (name) VALUES ($1) RETURNING id")?;
+    let rename = prepare("UPDATE person SET name = $1 WHERE id = $2")?;
+    let delete = prepare("DELETE FROM person WHERE id = $1")?;
+    let client = &mut client;
+
+    out.push(phase(n, || {
+        let inserted = in_transaction(client, |tx| {
+            let mut inserted = 0u64;
+            for name in &w.names {
+                inserted += tx.execute(&insert, &[name]).map_err(err("bulk insert"))?;
+            }
+            Ok(inserted)
+        })?;
+        ensure(inserted == n as u64, || format!("bulk inserted {inserted}"))?;
+        Ok(inserted)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let row = client.query_one(&by_id, &[&id]).map_err(err("get_by_id"))?;
+            let p = person(&row)?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("get({id}) = {p:?}")
+            })?;
+            sum += p.name.len() as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let name = w.name_of(id);
+            let row = client
+                .query_opt(&by_name, &[&name])
+                .map_err(err("get_by_name"))?;
+            let p = person(&row.ok_or_else(|| format!("get_by_name({name}) = None"))?)?;
+            ensure(p.id == id, || format!("get_by_name({name}) = {p:?}"))?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for &after in &w.page_keys {
+            let rows = client
+                .query(&page, &[&after, &(PAGE as i64)])
+                .map_err(err("page"))?
+                .iter()
+                .map(person)
+                .collect::<Res<Vec<_>>>()?;
+            sum += sum_page(&rows, after)?;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.new_names.iter().enumerate() {
+            let id: i32 = in_transaction(client, |tx| {
+                tx.query_one(&insert_returning_id, &[name])
+                    .and_then(|row| row.try_get(0))
+                    .map_err(err("insert_single"))
+            })?;
+            let expected = (n + 1 + i) as i32;
+            ensure(id == expected, || {
+                format!("insert({name}) = id {id}, expected {expected}")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.renames.iter().enumerate() {
+            let id = (i + 1) as i32;
+            let changed = in_transaction(client, |tx| {
+                tx.execute(&rename, &[name, &id]).map_err(err("rename"))
+            })?;
+            ensure(changed == 1, || {
+                format!("rename({id}) changed {changed} rows")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for i in 0..tenth {
+            let id = w.deleted_id(i);
+            let changed = in_transaction(client, |tx| {
+                tx.execute(&delete, &[&id]).map_err(err("delete"))
+            })?;
+            ensure(changed == 1, || {
+                format!("delete({id}) changed {changed} rows")
+            })?;
+            sum += id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    Ok(out)
+}
+
+/// Checks the end state of a contestant's database with a fresh connection,
+/// opened after the contestant's own was closed, and returns a digest of
+/// every row, which must be the same for all databases.
+fn verify_final_state(url: &str, w: &Workload) -> Res<String> {
+    let mut client = connect(url)?;
+    let mut one = |sql: &str| -> Res<i64> {
+        client
+            .query_one(sql, &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(err(sql))
+    };
+    let n = w.n as i64;
+    let tenth = w.tenth() as i64;
+    let deleted = w.deleted_id(0);
+    let checks = [
+        ("count(*)", one("SELECT count(*) FROM person")?, n),
+        (
+            "renamed-%",
+            one("SELECT count(*) FROM person WHERE name LIKE 'renamed-%'")?,
+            tenth,
+        ),
+        (
+            "newperson-%",
+            one("SELECT count(*) FROM person WHERE name LIKE 'newperson-%'")?,
+            tenth,
+        ),
+        (
+            "max(id)",
+            one("SELECT max(id)::int8 FROM person")?,
+            n + tenth,
+        ),
+        (
+            "deleted id present",
+            one(&format!("SELECT count(*) FROM person WHERE id = {deleted}"))?,
+            0,
+        ),
+        (
+            "identity sequence",
+            one("SELECT pg_sequence_last_value(pg_get_serial_sequence('person', 'id')::regclass)")?,
+            n + tenth,
+        ),
+    ];
+    for (what, got, expected) in checks {
+        ensure(got == expected, || {
+            format!("{what} = {got}, expected {expected}")
+        })?;
+    }
+    client
+        .query_one(
+            "SELECT md5(string_agg(id || ':' || name, ',' ORDER BY id)) FROM person",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(err("row digest"))
+}
+
+/// The schema of the database at `url` as text rows: relations, columns,
+/// constraints and indexes in the public schema, minus Diesel's bookkeeping.
+fn schema_of(url: &str) -> Res<Vec<(String, String, String)>> {
+    const SCHEMA: &str = r"
+        SELECT kind, name, def FROM (
+            SELECT 'relation' AS kind, c.relname::text AS name, c.relkind::text AS def
+              FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = 'public'
+            UNION ALL
+            SELECT 'column', c.relname || '.' || a.attname,
+                   format_type(a.atttypid, a.atttypmod)
+                   || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+                   || CASE a.attidentity WHEN 'd' THEN ' IDENTITY BY DEFAULT'
+                                         WHEN 'a' THEN ' IDENTITY ALWAYS' ELSE '' END
+                   || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+              FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid
+              JOIN pg_namespace s ON s.oid = c.relnamespace
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE s.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT 'constraint', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+              FROM pg_constraint k
+              JOIN pg_class c ON c.oid = k.conrelid
+              JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = 'public'
+            UNION ALL
+            SELECT 'index', indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public'
+        ) objects
+        WHERE name NOT LIKE '\_\_diesel\_%'
+        ORDER BY kind, name";
+    connect(url)?
+        .query(SCHEMA, &[])
+        .map_err(err("schema query"))?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(err("schema query"))
+}
+
+/// The settings that shape every timing, as one connection sees them: the
+/// server version, durability of a COMMIT, and whether the link is TLS.
+const SESSION: &str = "SELECT current_setting('server_version') || ', synchronous_commit=' \
+     || current_setting('synchronous_commit') || ', fsync=' || current_setting('fsync') \
+     || ', TLS ' || CASE WHEN (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) \
+     THEN 'on' ELSE 'off' END";
+
+/// [`SESSION`] on `people`'s own connection.
+fn people_session(url: &str) -> Res<String> {
+    use diesel::RunQueryDsl;
+    let mut conn = people::init(url).map_err(err("people::init"))?;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(&format!(
+        "({SESSION})"
+    )))
+    .get_result(&mut conn)
+    .map_err(err("session settings via people"))
+}
+
+/// Checks that both contestants talk to the server the same way (same
+/// version, commit durability and TLS) and start from the same schema:
+/// `people::init`'s compiled-in migrations against the `up.sql` files the raw
+/// contestant runs. Returns the session description.
+fn check_same_setup(server_url: &str) -> Res<String> {
+    let people_db = TempDatabase::create(server_url, "setup_people")?;
+    let raw_db = TempDatabase::create(server_url, "setup_raw")?;
+    let people_session = people_session(&people_db.url)?;
+    let raw_session: String = open_postgres(&raw_db.url)?
+        .query_one(SESSION, &[])
+        .and_then(|r| r.try_get(0))
+        .map_err(err("session settings via postgres"))?;
+    ensure(people_session == raw_session, || {
+        format!("people's connection has {people_session}, the raw client's {raw_session}")
+    })?;
+    let (people_schema, raw_schema) = (schema_of(&people_db.url)?, schema_of(&raw_db.url)?);
+    ensure(!people_schema.is_empty(), || {
+        "people::init created no schema".to_owned()
+    })?;
+    ensure(people_schema == raw_schema, || {
+        format!(
+            "people::init and migrations/postgres/*/up.sql give different schemas \
+             (rebuild the benchmark?):\n  people:   {people_schema:?}\n  up.sql:   {raw_schema:?}"
+        )
+    })?;
+    Ok(people_session)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM UTC`, without a date crate.
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The server part of the URL, for the header: host and port, no user.
+fn server_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+fn run() -> Res<()> {
+    let Some(config) = Config::from_args()? else {
+        return Ok(());
+    };
+    let w = Workload::new(config.n);
+    let started = utc_now();
+    let url = &config.url;
+    let session = check_same_setup(url)?;
+    if let Some(cpu) = &config.pin {
+        pin(std::process::id(), cpu)?;
+    }
+    let mut checkpoint_warned = false;
+
+    // results[round][contestant as usize][phase]
+    let mut results: Vec<[Vec<Measured>; 2]> = Vec::with_capacity(config.rounds);
+    let mut digests: Vec<String> = Vec::new();
+    for round in 0..config.rounds {
+        let order = if round % 2 == 0 {
+            [Contestant::People, Contestant::Postgres]
+        } else {
+            [Contestant::Postgres, Contestant::People]
+        };
+        let mut this_round: [Vec<Measured>; 2] = Default::default();
+        for contestant in order {
+            let context = |e: String| format!("{} round {}: {e}", contestant.label(), round + 1);
+            let db = TempDatabase::create(url, &format!("r{}_{}", round + 1, contestant.label()))
+                .map_err(context)?;
+            checkpoint(url, &mut checkpoint_warned);
+            let load = load_average();
+            let measured = contestant
+                .run(&db.url, &w, config.pin.as_deref())
+                .map_err(context)?;
+            digests.push(verify_final_state(&db.url, &w).map_err(context)?);
+            drop(db);
+            let mut line = format!(
+                "round {} {:<12} load {load:>5}:",
+                round + 1,
+                contestant.label()
+            );
+            for (name, m) in PHASES.iter().zip(&measured) {
+                let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
+            }
+            eprintln!("{line}");
+            this_round[contestant as usize] = measured;
+        }
+        results.push(this_round);
+    }
+
+    // Same checksums for every contestant and round, and the same rows.
+    let reference = &results[0][0];
+    for (round, pair) in results.iter().enumerate() {
+        for (c, measured) in pair.iter().enumerate() {
+            for (p, m) in measured.iter().enumerate() {
+                ensure(m.checksum == reference[p].checksum, || {
+                    format!(
+                        "checksum mismatch in {}: {} round {} has {}, expected {}",
+                        PHASES[p],
+                        [Contestant::People, Contestant::Postgres][c].label(),
+                        round + 1,
+                        m.checksum,
+                        reference[p].checksum
+                    )
+                })?;
+            }
+        }
+    }
+    ensure(digests.iter().all(|d| *d == digests[0]), || {
+        format!("the final rows differ between databases: md5 digests {digests:?}")
+    })?;
+
+    let mut table = String::new();
+    let pinned = match &config.pin {
+        Some(cpu) => format!(", client and backends pinned to CPU {cpu}"),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        table,
+        "PostgreSQL {session} ({}{pinned}), {started}, N = {}, {} round(s), median over rounds\n",
+        server_of(url),
+        thousands(config.n as f64),
+        config.rounds
+    );
+    table.push_str("| phase | ops | people ops/s | postgres ops/s | people/postgres |\n");
+    table.push_str("|---|--:|--:|--:|--:|\n");
+    for (p, name) in PHASES.iter().enumerate() {
+        let rate = |c: Contestant| {
+            median(
+                results
+                    .iter()
+                    .map(|r| r[c as usize][p].ops_per_sec())
+                    .collect(),
+            )
+        };
+        let ratio = median(
+            results
+                .iter()
+                .map(|r| {
+                    r[Contestant::People as usize][p].ops_per_sec()
+                        / r[Contestant::Postgres as usize][p].ops_per_sec()
+                })
+                .collect(),
+        );
+        let _ = writeln!(
+            table,
+            "| {name} | {} | {} | {} | {ratio:.2}x |",
+            thousands(reference[p].ops as f64),
+            thousands(rate(Contestant::People)),
+            thousands(rate(Contestant::Postgres)),
+        );
+    }
+    println!("{table}");
+    println!("All checksums equal across contestants and rounds; final state verified.");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("crud_postgres benchmark FAILED: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# End-to-end bulk import on PostgreSQL, timed as whole processes:
+# `people import names.txt` (the release binary) into a fresh database that
+# `people migrate` created, against psql's `\copy person(name) FROM 'names.txt'`
+# into a fresh database given the same schema (migrations/postgres/*/up.sql,
+# read at run time). Median wall time over alternating rounds.
+#
+# Usage (from anywhere in the repo):
+#   bash benches/e2e_postgres.sh               # 1,000,000 names, 3 rounds
+#   bash benches/e2e_postgres.sh --rounds 5
+#   bash benches/e2e_postgres.sh --quick       # 100,000 names, 1 round (smoke run)
+#
+# The server is $PEOPLE_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432;
+# the role needs CREATEDB (and superuser or pg_checkpoint for the CHECKPOINT
+# before each timed process, which is skipped with a warning otherwise). As in
+# benches/crud_postgres.rs, sslmode=disable is added unless the URL names a mode.
+# Every database is dropped and every file removed on exit, also on failure.
+# Progress goes to stderr, the markdown table to stdout; the exit status is
+# non-zero if the build or any check fails.
+set -euo pipefail
+
+rounds=3
+rounds_given=0
+n=1000000
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --rounds)
+            [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { echo "error: --rounds needs a positive integer" >&2; exit 2; }
+            rounds=$2; rounds_given=1; shift 2 ;;
+        --quick) n=100000; [[ $rounds_given == 1 ]] || rounds=1; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '[e2e_postgres %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+command -v psql >/dev/null 2>&1 || die "psql not found (Debian: apt-get install postgresql-client)"
+shopt -s nullglob
+up_sql=("$repo"/migrations/postgres/*/up.sql)
+shopt -u nullglob
+[[ ${#up_sql[@]} -gt 0 ]] || die "no migrations/postgres/*/up.sql"
+up_sql_args=()
+for f in "${up_sql[@]}"; do up_sql_args+=(-f "$f"); done
+
+# --- URLs: scheme://[userinfo@]host[:port][/db][?query] --------------------------
+server=${PEOPLE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+query=
+[[ $server != *\?* ]] || query=${server#*\?}
+[[ $query == *sslmode=* ]] || query=${query:+$query&}sslmode=disable
+base=${server%%\?*}
+scheme=${base%%://*}
+rest=${base#*://}
+userinfo=
+if [[ $rest == *@* ]]; then userinfo=${rest%@*}@; rest=${rest##*@}; fi
+host=${rest%%/*}
+db_url() { printf '%s://%s%s/%s?%s' "$scheme" "$userinfo" "$host" "$1" "$query"; }
+admin=$(db_url postgres)
+# Without the NOTICE of DROP DATABASE IF EXISTS for a database already dropped.
+psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql "$admin" -X -v ON_ERROR_STOP=1 -q -At "$@"; }
+psql_admin -c 'SELECT 1' > /dev/null || die "cannot reach PostgreSQL at $host"
+
+# --- scratch space and cleanup ---------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/people-e2e-postgres.XXXXXX")
+databases=()
+cleanup() {
+    local db
+    for db in ${databases[@]+"${databases[@]}"}; do
+        psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || log "warning: could not drop database $db"
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# new_db SUFFIX: sets DB to a fresh database name (only [a-z0-9_]: it is
+# spliced into DDL) and registers it for the cleanup before it exists.
+new_db() { DB="people_e2e_$$_$1"; databases+=("$DB"); }
+drop_db() { psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
+checkpoint() { psql_admin -c CHECKPOINT 2> /dev/null || log "warning: no CHECKPOINT (needs superuser or pg_checkpoint)"; }
+
+log "cargo build --release -j2 --bin people"
+cargo build --release -j2 --bin people >&2
+people="${CARGO_TARGET_DIR:-$repo/target}/release/people"
+[[ $people == /* ]] || people="$repo/$people"
+[[ -x $people ]] || die "no binary at $people after the build"
+# The timed processes run in the scratch directory, so that no .env of the
+# repo is picked up (the URL is explicit anyway).
+cd "$work"
+
+names=$work/names.txt
+log "generating $n names in $names"
+awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "person-%07d\n", i }' > "$names"
+# What a correct import holds: line i of names.txt has id i.
+expected_digest=$(awk '{ printf "%d|%s\n", NR, $0 }' "$names" | md5sum | cut -d' ' -f1)
+
+# seconds CMD...: runs CMD (with the caller's redirections), sets
+# SECONDS_TAKEN to its wall time and returns its status.
+seconds() {
+    local t0 t1 status=0
+    t0=$(date +%s%N)
+    "$@" || status=$?
+    t1=$(date +%s%N)
+    SECONDS_TAKEN=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')
+    return "$status"
+}
+commas() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+        if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# verify DB LABEL: n rows, row id = i holds line i, and the schema of `person`
+# (psql's \d) is the same as in the first verified database.
+reference_schema=
+verify() {
+    local url count digest schema
+    url=$(db_url "$1")
+    count=$(psql "$url" -X -At -c 'SELECT count(*) FROM person')
+    [[ $count == "$n" ]] || die "$2: person has $count rows, expected $n"
+    digest=$(psql "$url" -X -At -c "SELECT id || '|' || name FROM person ORDER BY id" | md5sum | cut -d' ' -f1)
+    [[ $digest == "$expected_digest" ]] || die "$2: the (id, name) rows differ from names.txt line by line"
+    schema=$(psql "$url" -X -c '\d person')
+    [[ -n $reference_schema ]] || reference_schema=$schema
+    [[ $schema == "$reference_schema" ]] || die "$2: the person table differs: $schema"
+}
+
+run_people() {
+    local db url
+    new_db "r${1}_people"
+    db=$DB
+    url=$(db_url "$db")
+    "$people" --database-url "$url" migrate > /dev/null 2> "$work/migrate.err" \
+        || die "people migrate: $(cat "$work/migrate.err")"
+    checkpoint
+    seconds "$people" --database-url "$url" import "$names" > "$work/people.out" 2> "$work/people.err" \
+        || die "people import: $(cat "$work/people.err")"
+    [[ $(cat "$work/people.out") == "imported $n, skipped 0" ]] \
+        || die "people import printed: $(cat "$work/people.out" "$work/people.err")"
+    people_times+=("$SECONDS_TAKEN")
+    verify "$db" "people round $1"
+    drop_db "$db"
+}
+run_psql() {
+    local db url
+    new_db "r${1}_psql"
+    db=$DB
+    url=$(db_url "$db")
+    psql_admin -c "CREATE DATABASE $db"
+    # One transaction, as people's migration runs.
+    psql "$url" -X -v ON_ERROR_STOP=1 -q -1 "${up_sql_args[@]}" \
+        || die "applying migrations/postgres/*/up.sql with psql"
+    checkpoint
+    seconds psql "$url" -X -v ON_ERROR_STOP=1 -c "\\copy person(name) FROM '$names'" > "$work/psql.out" 2>&1 \
+        || die "psql \\copy: $(cat "$work/psql.out")"
+    [[ $(cat "$work/psql.out") == "COPY $n" ]] || die "psql \\copy printed: $(cat "$work/psql.out")"
+    psql_times+=("$SECONDS_TAKEN")
+    verify "$db" "psql round $1"
+    drop_db "$db"
+}
+
+people_times=() psql_times=()
+for ((r = 1; r <= rounds; r++)); do
+    if ((r % 2)); then
+        run_people "$r"; run_psql "$r"
+    else
+        run_psql "$r"; run_people "$r"
+    fi
+    log "round $r/$rounds: people ${people_times[-1]} s, psql ${psql_times[-1]} s, load $(cut -d' ' -f1 /proc/loadavg)"
+done
+
+med_people=$(median "${people_times[@]}")
+med_psql=$(median "${psql_times[@]}")
+version=$(psql_admin -c "SHOW server_version")
+echo "PostgreSQL $version ($host, $query), $(date -u '+%Y-%m-%d %H:%M UTC'), $(commas "$n") names, median of $rounds round(s); ratio = seconds / psql's seconds"
+echo
+echo "| tool | seconds | ratio |"
+echo "|---|--:|--:|"
+echo "| \`people import names.txt\` | $med_people | $(awk -v a="$med_people" -v b="$med_psql" 'BEGIN { printf "%.2f", a / b }')x |"
+echo "| \`psql -c \"\\copy person(name) FROM 'names.txt'\"\` | $med_psql | 1.00x |"
+echo
+echo "Every database held the $(commas "$n") names with id = line number, and the same person table."
