@@ -21,43 +21,21 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use people::{OnConflict, Person};
+use people::Person;
 use rusqlite::OptionalExtension;
 
-/// Multiplier of the index permutation: prime, so `(i * STRIDE) % n` visits
-/// every residue once as long as `n` is not a multiple of it.
-const STRIDE: u64 = 7919;
-/// Rows per page in the `page` phase.
-const PAGE: usize = 50;
+mod common;
+use common::*;
+
+/// The raw contestant's name in the report.
+const RIVAL: &str = "rusqlite";
+
 /// The SQLite per-connection setup `people::open` applies (src/connection.rs),
 /// plus WAL, which `people::run_migrations` switches on (src/migrations.rs).
 const RUSQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
-
-const PHASES: [&str; 7] = [
-    "bulk_insert",
-    "get_by_id",
-    "get_by_name",
-    "page",
-    "insert_single",
-    "rename",
-    "delete",
-];
-
-type Res<T> = Result<T, String>;
-
-/// Turns any error into the message the benchmark exits with.
-fn err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
-    move |e| format!("{context}: {e}")
-}
-
-/// Fails with `message` unless `ok`: the inline per-operation checks.
-fn ensure(ok: bool, message: impl FnOnce() -> String) -> Res<()> {
-    if ok { Ok(()) } else { Err(message()) }
-}
 
 struct Config {
     n: usize,
@@ -117,75 +95,6 @@ impl Config {
     }
 }
 
-/// Every input, built before any timer starts.
-struct Workload {
-    n: usize,
-    /// `person-000001`.. : row `i` gets id `i + 1`.
-    names: Vec<String>,
-    /// The permutation of 1..=n that the point reads follow.
-    ids: Vec<i32>,
-    /// The `after` key of each page.
-    page_keys: Vec<i32>,
-    /// `newperson-000001`.. for insert_single.
-    new_names: Vec<String>,
-    /// `renamed-000001`.. for ids 1..=n/10.
-    renames: Vec<String>,
-}
-
-impl Workload {
-    fn new(n: usize) -> Self {
-        let tenth = n / 10;
-        let perm = |i: usize, m: usize| ((i as u64 * STRIDE) % m as u64) as i32;
-        Workload {
-            n,
-            names: (1..=n).map(|i| format!("person-{i:06}")).collect(),
-            ids: (0..n).map(|i| perm(i, n) + 1).collect(),
-            page_keys: (0..tenth).map(|i| perm(i, n - PAGE)).collect(),
-            new_names: (1..=tenth).map(|i| format!("newperson-{i:06}")).collect(),
-            renames: (1..=tenth).map(|i| format!("renamed-{i:06}")).collect(),
-        }
-    }
-
-    fn tenth(&self) -> usize {
-        self.n / 10
-    }
-
-    fn name_of(&self, id: i32) -> &str {
-        &self.names[id as usize - 1]
-    }
-
-    /// Ids deleted by the delete phase: n/10+1 ..= 2n/10.
-    fn deleted_id(&self, i: usize) -> i32 {
-        (self.tenth() + 1 + i) as i32
-    }
-}
-
-/// One phase of one contestant in one round.
-#[derive(Clone, Copy)]
-struct Measured {
-    ops: usize,
-    time: Duration,
-    checksum: u64,
-}
-
-impl Measured {
-    fn ops_per_sec(&self) -> f64 {
-        self.ops as f64 / self.time.as_secs_f64()
-    }
-}
-
-/// Times `body`, which returns the phase checksum.
-fn phase(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
-    let start = Instant::now();
-    let checksum = body()?;
-    let time = start.elapsed();
-    Ok(Measured {
-        ops,
-        time,
-        checksum,
-    })
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Contestant {
     People,
@@ -210,107 +119,11 @@ impl Contestant {
     }
 }
 
-fn sum_page(rows: &[Person], after: i32) -> Res<u64> {
-    ensure(rows.len() == PAGE && rows[0].id == after + 1, || {
-        format!(
-            "page after {after}: got {} rows starting at {:?}",
-            rows.len(),
-            rows.first().map(|p| p.id)
-        )
-    })?;
-    Ok(rows.iter().map(|p| p.id as u64).sum())
-}
-
 fn run_people(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
     let url = path.to_str().ok_or("temporary path is not UTF-8")?;
     let mut conn = people::init(url).map_err(err("people::init"))?;
     let conn = &mut conn;
-    let n = w.n;
-    let tenth = w.tenth();
-    let mut out = Vec::with_capacity(PHASES.len());
-
-    out.push(phase(n, || {
-        let report = people::create_many(conn, &w.names, OnConflict::Fail)
-            .map_err(err("people::create_many"))?;
-        ensure(report.inserted == n as u64 && report.skipped == 0, || {
-            format!("create_many: {report:?}")
-        })?;
-        Ok(report.inserted)
-    })?);
-
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let p = people::get(conn, id).map_err(err("people::get"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("get({id}) = {p:?}")
-            })?;
-            sum += p.name.len() as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let name = w.name_of(id);
-            let p = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
-            let p = p.ok_or_else(|| format!("find_by_name({name}) = None"))?;
-            ensure(p.id == id, || format!("find_by_name({name}) = {p:?}"))?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for &after in &w.page_keys {
-            let rows = people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
-            sum += sum_page(&rows, after)?;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.new_names.iter().enumerate() {
-            let p = people::create(conn, name).map_err(err("people::create"))?;
-            let expected = (n + 1 + i) as i32;
-            ensure(p.id == expected, || {
-                format!("create({name}) = {p:?}, expected id {expected}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.renames.iter().enumerate() {
-            let id = (i + 1) as i32;
-            let p = people::rename(conn, id, name).map_err(err("people::rename"))?;
-            ensure(p.id == id && &p.name == name, || {
-                format!("rename({id}, {name}) = {p:?}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for i in 0..tenth {
-            let id = w.deleted_id(i);
-            let p = people::delete(conn, id).map_err(err("people::delete"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("delete({id}) = {p:?}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    Ok(out)
+    people_phases(conn, w)
 }
 
 /// Opens `path` with the same per-connection setup and schema as
@@ -600,59 +413,6 @@ fn check_same_setup(dir: &Path) -> Res<String> {
     Ok(people_version)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
-/// 1234567.8 -> "1,234,568".
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The current UTC time as `YYYY-MM-DD HH:MM UTC`, without a date crate.
-fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60
-    )
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
-}
-
 fn run() -> Res<()> {
     let config = Config::from_args()?;
     let w = Workload::new(config.n);
@@ -727,34 +487,7 @@ fn run() -> Res<()> {
         thousands(config.n as f64),
         config.rounds
     );
-    table.push_str("| phase | ops | people ops/s | rusqlite ops/s | people/rusqlite |\n");
-    table.push_str("|---|--:|--:|--:|--:|\n");
-    for (p, name) in PHASES.iter().enumerate() {
-        let rate = |c: Contestant| {
-            median(
-                results
-                    .iter()
-                    .map(|r| r[c as usize][p].ops_per_sec())
-                    .collect(),
-            )
-        };
-        let ratio = median(
-            results
-                .iter()
-                .map(|r| {
-                    r[Contestant::People as usize][p].ops_per_sec()
-                        / r[Contestant::Rusqlite as usize][p].ops_per_sec()
-                })
-                .collect(),
-        );
-        let _ = writeln!(
-            table,
-            "| {name} | {} | {} | {} | {ratio:.2}x |",
-            thousands(reference[p].ops as f64),
-            thousands(rate(Contestant::People)),
-            thousands(rate(Contestant::Rusqlite)),
-        );
-    }
+    table.push_str(&ratio_table(RIVAL, &results));
     println!("{table}");
     println!("All checksums equal across contestants and rounds; final state verified.");
     Ok(())

@@ -1,0 +1,284 @@
+//! What the benchmark races share: the workload, its timing and the
+//! report's number formatting. Each bench is its own crate, so this is
+//! included by `mod common;` in each.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use people::{OnConflict, Person};
+
+/// Multiplier of the index permutation: prime, so `(i * STRIDE) % n` visits
+/// every residue once as long as `n` is not a multiple of it.
+pub const STRIDE: u64 = 7919;
+
+/// Rows per page in the `page` phase.
+pub const PAGE: usize = 50;
+
+pub const PHASES: [&str; 7] = [
+    "bulk_insert",
+    "get_by_id",
+    "get_by_name",
+    "page",
+    "insert_single",
+    "rename",
+    "delete",
+];
+
+pub type Res<T> = Result<T, String>;
+
+/// Turns any error into the message the benchmark exits with.
+pub fn err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+/// Fails with `message` unless `ok`: the inline per-operation checks.
+pub fn ensure(ok: bool, message: impl FnOnce() -> String) -> Res<()> {
+    if ok { Ok(()) } else { Err(message()) }
+}
+
+/// Times `body`, which returns the phase checksum.
+pub fn phase(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
+    let start = Instant::now();
+    let checksum = body()?;
+    let time = start.elapsed();
+    Ok(Measured {
+        ops,
+        time,
+        checksum,
+    })
+}
+
+pub fn sum_page(rows: &[Person], after: i32) -> Res<u64> {
+    ensure(rows.len() == PAGE && rows[0].id == after + 1, || {
+        format!(
+            "page after {after}: got {} rows starting at {:?}",
+            rows.len(),
+            rows.first().map(|p| p.id)
+        )
+    })?;
+    Ok(rows.iter().map(|p| p.id as u64).sum())
+}
+
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+pub fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM UTC`, without a date crate.
+pub fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// Every input, built before any timer starts.
+pub struct Workload {
+    pub n: usize,
+    /// `person-000001`.. : row `i` gets id `i + 1`.
+    pub names: Vec<String>,
+    /// The permutation of 1..=n that the point reads follow.
+    pub ids: Vec<i32>,
+    /// The `after` key of each page.
+    pub page_keys: Vec<i32>,
+    /// `newperson-000001`.. for insert_single.
+    pub new_names: Vec<String>,
+    /// `renamed-000001`.. for ids 1..=n/10.
+    pub renames: Vec<String>,
+}
+
+impl Workload {
+    pub fn new(n: usize) -> Self {
+        let tenth = n / 10;
+        let perm = |i: usize, m: usize| ((i as u64 * STRIDE) % m as u64) as i32;
+        Workload {
+            n,
+            names: (1..=n).map(|i| format!("person-{i:06}")).collect(),
+            ids: (0..n).map(|i| perm(i, n) + 1).collect(),
+            page_keys: (0..tenth).map(|i| perm(i, n - PAGE)).collect(),
+            new_names: (1..=tenth).map(|i| format!("newperson-{i:06}")).collect(),
+            renames: (1..=tenth).map(|i| format!("renamed-{i:06}")).collect(),
+        }
+    }
+
+    pub fn tenth(&self) -> usize {
+        self.n / 10
+    }
+
+    pub fn name_of(&self, id: i32) -> &str {
+        &self.names[id as usize - 1]
+    }
+
+    /// Ids deleted by the delete phase: n/10+1 ..= 2n/10.
+    pub fn deleted_id(&self, i: usize) -> i32 {
+        (self.tenth() + 1 + i) as i32
+    }
+}
+
+/// One phase of one contestant in one round.
+#[derive(Clone, Copy)]
+pub struct Measured {
+    pub ops: usize,
+    pub time: Duration,
+    pub checksum: u64,
+}
+
+impl Measured {
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.time.as_secs_f64()
+    }
+}
+
+/// The seven phases through the public `people` API, on an initialised
+/// connection to a fresh database (SQLite or PostgreSQL alike).
+pub fn people_phases(conn: &mut people::DbConnection, w: &Workload) -> Res<Vec<Measured>> {
+    let n = w.n;
+    let tenth = w.tenth();
+    let mut out = Vec::with_capacity(PHASES.len());
+
+    out.push(phase(n, || {
+        let report = people::create_many(conn, &w.names, OnConflict::Fail)
+            .map_err(err("people::create_many"))?;
+        ensure(report.inserted == n as u64 && report.skipped == 0, || {
+            format!("create_many: {report:?}")
+        })?;
+        Ok(report.inserted)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let p = people::get(conn, id).map_err(err("people::get"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("get({id}) = {p:?}")
+            })?;
+            sum += p.name.len() as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(n, || {
+        let mut sum = 0u64;
+        for &id in &w.ids {
+            let name = w.name_of(id);
+            let p = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
+            let p = p.ok_or_else(|| format!("find_by_name({name}) = None"))?;
+            ensure(p.id == id, || format!("find_by_name({name}) = {p:?}"))?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for &after in &w.page_keys {
+            let rows = people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
+            sum += sum_page(&rows, after)?;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.new_names.iter().enumerate() {
+            let p = people::create(conn, name).map_err(err("people::create"))?;
+            let expected = (n + 1 + i) as i32;
+            ensure(p.id == expected, || {
+                format!("create({name}) = {p:?}, expected id {expected}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for (i, name) in w.renames.iter().enumerate() {
+            let id = (i + 1) as i32;
+            let p = people::rename(conn, id, name).map_err(err("people::rename"))?;
+            ensure(p.id == id && &p.name == name, || {
+                format!("rename({id}, {name}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    out.push(phase(tenth, || {
+        let mut sum = 0u64;
+        for i in 0..tenth {
+            let id = w.deleted_id(i);
+            let p = people::delete(conn, id).map_err(err("people::delete"))?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("delete({id}) = {p:?}")
+            })?;
+            sum += p.id as u64;
+        }
+        Ok(sum)
+    })?);
+
+    Ok(out)
+}
+
+/// The report's table: per phase, the median rate of each contestant and the
+/// median of the per-round ratios. `results[round]` holds people's phases
+/// first, then the rival's.
+pub fn ratio_table(rival: &str, results: &[[Vec<Measured>; 2]]) -> String {
+    let mut table = format!("| phase | ops | people ops/s | {rival} ops/s | people/{rival} |\n");
+    table.push_str("|---|--:|--:|--:|--:|\n");
+    for (p, name) in PHASES.iter().enumerate() {
+        let rate = |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
+        let ratio = median(
+            results
+                .iter()
+                .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
+                .collect(),
+        );
+        table.push_str(&format!(
+            "| {name} | {} | {} | {} | {ratio:.2}x |\n",
+            thousands(results[0][0][p].ops as f64),
+            thousands(rate(0)),
+            thousands(rate(1)),
+        ));
+    }
+    table
+}
