@@ -195,7 +195,9 @@ fn with_database(server_url: &str, name: &str) -> String {
 fn connect(url: &str) -> Res<postgres::Client> {
     postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
         // postgres::Error's Display leaves out the cause (the OS error, ...).
-        let mut message = format!("connecting to {}: {e}", people::redact_url(url));
+        let shown = people::DatabaseUrl::parse(url)
+            .map_or_else(|_| "the server".to_owned(), |u| u.to_string());
+        let mut message = format!("connecting to {shown}: {e}");
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
             let _ = write!(message, ": {cause}");

@@ -1,17 +1,27 @@
 //! Opening a database from a URL: the backend is chosen by the URL's scheme,
 //! and every connection gets the same per-connection setup.
 
+use std::time::Duration;
+
+#[cfg(feature = "postgres")]
+use diesel::connection::CacheSize;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::sqlite_url::{SqliteUrl, Synchronous};
+use crate::statement_log::StatementLog;
+use crate::url::{Backend, DatabaseUrl, Synchronous};
 
 /// A connection to SQLite or PostgreSQL, chosen at run time by the URL.
 ///
 /// Every CRUD function takes `&mut DbConnection`; the same code serves both
-/// backends. Match on the variants only for backend-specific work.
+/// backends. Match on the variants only for backend-specific work: which
+/// variants exist depends on the crate's features, hence `#[non_exhaustive]`.
+///
+/// A connection belongs to one thread at a time; for many threads share a
+/// [`Pool`](crate::Pool).
 #[derive(diesel::MultiConnection)]
+#[non_exhaustive]
 pub enum DbConnection {
     /// An SQLite database file (or `:memory:`).
     Sqlite(diesel::SqliteConnection),
@@ -37,59 +47,14 @@ macro_rules! with_inner {
 }
 pub(crate) use with_inner;
 
-/// Which database engine a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Backend {
-    /// SQLite, bundled into this crate.
-    Sqlite,
-    /// PostgreSQL, through a bundled libpq.
-    Postgres,
-}
-
-impl Backend {
-    /// The backend a URL selects: `postgres://` and `postgresql://` open
-    /// PostgreSQL, anything else is an SQLite path or `file:`/`sqlite://` URI.
-    ///
-    /// # Errors
-    /// [`Error::InvalidUrl`] for other `scheme://` URLs (`mysql://`, `http://`...),
-    /// so a typo never silently creates an SQLite file, and for `postgres://`
-    /// when this build has no PostgreSQL support.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let scheme = url
-            .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("postgres" | "postgresql") if cfg!(feature = "postgres") => Ok(Backend::Postgres),
-            Some("postgres" | "postgresql") => Err(invalid_url(
-                url,
-                "this build of people has no PostgreSQL support (enable the `postgres` feature)",
-            )),
-            Some("sqlite" | "file") | None => Ok(Backend::Sqlite),
-            Some(other) => Err(invalid_url(
-                url,
-                &format!(
-                    "unsupported scheme {other:?}; use a file path, sqlite://, file: or postgres://"
-                ),
-            )),
-        }
-    }
-}
-
-fn invalid_url(url: &str, reason: &str) -> Error {
-    Error::InvalidUrl {
-        url: redact_url(url),
-        reason: reason.to_owned(),
-    }
-}
-
 /// How long an SQLite statement waits for another writer's lock before it
 /// gives up with "database is locked".
-pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Per-connection SQLite setup, one per durability choice. busy_timeout goes
-/// first: the other pragmas may themselves need a lock. WAL is a property of
-/// the file and is switched on by the migrations step (see `migrations.rs`).
+/// first (it matches [`SQLITE_BUSY_TIMEOUT`]): the other pragmas may themselves
+/// need a lock. WAL is a property of the file and is switched on by the
+/// migrations step (see `migrations.rs`).
 const SQLITE_PRAGMAS_NORMAL: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
@@ -98,24 +63,40 @@ const SQLITE_PRAGMAS_FULL: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA synchronous = FULL;";
 
 /// Opens a connection and applies the per-connection setup, without running
-/// migrations (see [`init`](crate::init) for that).
+/// migrations (see [`init`](crate::init) for that). The connection carries
+/// the [statement log](crate::statement_log).
+///
+/// `url` is a [`DatabaseUrl`] or a string, parsed here.
 ///
 /// # Errors
 /// [`Error::InvalidUrl`] or [`Error::Connection`].
-pub fn open(url: &str) -> Result<DbConnection> {
+///
+/// # Example
+/// ```
+/// let mut conn = people::open(":memory:")?;
+/// assert_eq!(conn.backend(), people::Backend::Sqlite);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn open<U>(url: U) -> Result<DbConnection>
+where
+    U: TryInto<DatabaseUrl>,
+    Error: From<U::Error>,
+{
+    connect(&url.try_into()?)
+}
+
+/// [`open`] for a parsed URL.
+pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
     let connection_error = |source| Error::Connection {
-        url: redact_url(url),
+        url: url.to_string(),
         source,
     };
-    match Backend::from_url(url)? {
+    match url.backend() {
         Backend::Sqlite => {
-            let sqlite_url = SqliteUrl::parse(url).map_err(|e| match e {
-                Error::InvalidUrl { reason, .. } => invalid_url(url, &reason),
-                other => other,
-            })?;
-            let mut conn = diesel::SqliteConnection::establish(&sqlite_url.target)
+            let mut conn = diesel::SqliteConnection::establish(url.connect_target())
                 .map_err(connection_error)?;
-            let pragmas = match sqlite_url.synchronous {
+            conn.set_instrumentation(StatementLog::default());
+            let pragmas = match url.synchronous() {
                 Synchronous::Normal => SQLITE_PRAGMAS_NORMAL,
                 Synchronous::Full => SQLITE_PRAGMAS_FULL,
             };
@@ -126,11 +107,22 @@ pub fn open(url: &str) -> Result<DbConnection> {
         }
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let conn = diesel::PgConnection::establish(url).map_err(connection_error)?;
+            let mut conn =
+                diesel::PgConnection::establish(url.connect_target()).map_err(connection_error)?;
+            conn.set_instrumentation(StatementLog::default());
+            if !url.statement_cache() {
+                // Unnamed statements only: behind PgBouncer in transaction
+                // mode, the next transaction may run on a server connection
+                // that never saw a named one.
+                conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+            }
             Ok(DbConnection::Postgres(conn))
         }
         #[cfg(not(feature = "postgres"))]
-        Backend::Postgres => unreachable!("Backend::from_url refuses postgres URLs in this build"),
+        Backend::Postgres => Err(Error::InvalidUrl {
+            url: url.to_string(),
+            reason: "this build of people has no PostgreSQL support".to_owned(),
+        }),
     }
 }
 
@@ -203,97 +195,5 @@ where
             let _ = Manager::rollback_transaction(conn);
             Err(error)
         }
-    }
-}
-
-/// The URL with any password replaced by `***`, for messages and logs.
-///
-/// ```
-/// assert_eq!(
-///     people::redact_url("postgres://app:s3cret@db:5432/people"),
-///     "postgres://app:***@db:5432/people"
-/// );
-/// assert_eq!(people::redact_url("people.db"), "people.db");
-/// ```
-pub fn redact_url(url: &str) -> String {
-    let mut redacted = match url.split_once("://") {
-        // The password may hold '/', '?' or '#' (libpq takes them unencoded),
-        // so the user info is everything up to the last '@'.
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((userinfo, after)) => match userinfo.split_once(':') {
-                Some((user, _password)) => format!("{scheme}://{user}:***@{after}"),
-                None => url.to_owned(),
-            },
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    };
-    // libpq also takes the password as a query parameter.
-    if let Some(start) = redacted.find("password=") {
-        let value_start = start + "password=".len();
-        let value_end = redacted[value_start..]
-            .find('&')
-            .map_or(redacted.len(), |i| value_start + i);
-        redacted.replace_range(value_start..value_end, "***");
-    }
-    redacted
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scheme_picks_the_backend() {
-        assert_eq!(Backend::from_url("people.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url(":memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(
-            Backend::from_url("sqlite:///tmp/x.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("file:x.db?mode=rwc").unwrap(),
-            Backend::Sqlite
-        );
-        if cfg!(feature = "postgres") {
-            assert_eq!(
-                Backend::from_url("postgres://h/db").unwrap(),
-                Backend::Postgres
-            );
-            assert_eq!(
-                Backend::from_url("PostgreSQL://h/db").unwrap(),
-                Backend::Postgres
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_schemes_are_refused_with_the_password_hidden() {
-        let err = Backend::from_url("mysql://root:pw@localhost/db").unwrap_err();
-        let message = err.to_string();
-        assert!(
-            message.contains("unsupported scheme \"mysql\""),
-            "{message}"
-        );
-        assert!(!message.contains("pw@"), "{message}");
-    }
-
-    #[test]
-    fn passwords_are_redacted_everywhere_in_the_url() {
-        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("postgres://u:p:q@h/db?sslmode=require"),
-            "postgres://u:***@h/db?sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgres://h/db?user=u&password=secret&x=1"),
-            "postgres://h/db?user=u&password=***&x=1"
-        );
-        assert_eq!(redact_url("postgres://u:p@h"), "postgres://u:***@h");
-        assert_eq!(
-            redact_url("postgres://u:a?b#c/d@h/db"),
-            "postgres://u:***@h/db"
-        );
     }
 }

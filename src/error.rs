@@ -8,7 +8,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in `people`.
 ///
-/// Every message is one line, names the offending value and says what to do.
+/// Each message is one line and names the offending value. Where a
+/// lower-level error caused this one (a database or I/O failure), the message
+/// says what failed and the cause is [`source()`](std::error::Error::source):
+/// print the whole chain, e.g. with anyhow's `{:#}`, to see both.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -17,16 +20,6 @@ pub enum Error {
     NotFound {
         /// The id that was looked up.
         id: i32,
-    },
-
-    /// Nobody has exactly this name.
-    #[error(
-        "no person named {}",
-        crate::name::preview_at_most(name, crate::MAX_NAME_CHARS)
-    )]
-    NameNotFound {
-        /// The name that was looked up.
-        name: String,
     },
 
     /// Another person already has this name (names are unique).
@@ -75,12 +68,12 @@ pub enum Error {
     InvalidUrl {
         /// The URL, with any password replaced by `***`.
         url: String,
-        /// What is wrong with it.
+        /// What is wrong with it, and how to write it instead.
         reason: String,
     },
 
     /// The database could not be opened.
-    #[error("cannot open database {url}: {}", one_line(source))]
+    #[error("cannot open database {url}")]
     Connection {
         /// The URL, with any password replaced by `***`.
         url: String,
@@ -90,7 +83,7 @@ pub enum Error {
     },
 
     /// A connection could not be taken from the pool in time.
-    #[error("no database connection available: {}", one_line(source))]
+    #[error("no database connection available")]
     Pool {
         /// r2d2's error (it says why the last attempt failed).
         #[source]
@@ -98,7 +91,7 @@ pub enum Error {
     },
 
     /// Applying or inspecting migrations failed.
-    #[error("migration failed: {}", one_line(source))]
+    #[error("migration failed")]
     Migration {
         /// The migration harness' error.
         #[source]
@@ -106,7 +99,7 @@ pub enum Error {
     },
 
     /// Any other database failure.
-    #[error("database error: {}", one_line(source))]
+    #[error("database error")]
     Database {
         /// Diesel's error.
         #[source]
@@ -114,7 +107,7 @@ pub enum Error {
     },
 
     /// Reading input or writing output failed.
-    #[error("i/o error: {source}")]
+    #[error("i/o error")]
     Io {
         /// The underlying error.
         #[source]
@@ -156,25 +149,21 @@ impl From<std::convert::Infallible> for Error {
     }
 }
 
-/// Database messages (PostgreSQL's above all) may span lines; ours never do.
-fn one_line(source: &dyn std::fmt::Display) -> String {
-    source
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn messages_are_one_line() {
+    fn a_cause_is_the_source_not_repeated_in_the_message() {
+        use std::error::Error as _;
         let err = Error::Database {
             source: DieselError::QueryBuilderError("first\nsecond\n".into()),
         };
-        assert_eq!(err.to_string(), "database error: first second");
+        assert_eq!(err.to_string(), "database error");
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("first\nsecond\n")
+        );
     }
 
     #[test]

@@ -16,34 +16,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, skipping a cause whose text the
-/// message already contains (library errors quote their source).
+/// The error and its causes, `: `-separated on one line (database messages,
+/// PostgreSQL's above all, may span lines). Each error names its own part
+/// only, so nothing is repeated.
 fn one_line(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = squeeze(&cause.to_string());
-        if !message.contains(text.as_str()) {
-            if !message.is_empty() {
-                message.push_str(": ");
-            }
-            message.push_str(&text);
-        }
-    }
-    message
-}
-
-fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    format!("{error:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        let io = cause.downcast_ref::<std::io::Error>().or_else(|| {
-            match cause.downcast_ref::<people::Error>() {
-                Some(people::Error::Io { source }) => Some(source),
-                _ => None,
-            }
-        });
-        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

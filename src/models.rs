@@ -1,4 +1,5 @@
 //! The `person` row as Rust structs: [`Person`] to read, [`NewPerson`] to insert.
+//! Both are checked against `schema.rs` on every enabled backend.
 
 use std::fmt;
 
@@ -15,18 +16,8 @@ use crate::schema::person;
 /// let alice = people::Person { id: 1, name: "Alice".into() };
 /// assert_eq!(alice.to_string(), r#"<Name "Alice">"#);
 /// ```
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Queryable,
-    Selectable,
-    Identifiable,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable, Selectable, Identifiable)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[diesel(table_name = person)]
 #[cfg_attr(
     feature = "postgres",

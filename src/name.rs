@@ -1,12 +1,12 @@
-//! [`PersonName`]: a string that is guaranteed to be a valid person name.
+//! [`PersonName`]: a string that is guaranteed to be a valid person name,
+//! and how a user-supplied name is shown in messages.
 
 use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// The most characters (Unicode scalar values, not bytes) a name may have,
-/// matching the `VARCHAR(80)` column and its CHECK constraint.
-pub const MAX_NAME_CHARS: usize = 80;
+/// See [`PersonName::MAX_CHARS`].
+pub(crate) const MAX_NAME_CHARS: usize = 80;
 
 /// A valid person name: 1 to 80 characters, no control characters, no
 /// leading or trailing whitespace.
@@ -25,11 +25,15 @@ pub const MAX_NAME_CHARS: usize = 80;
 /// assert!(PersonName::new("x".repeat(81)).is_err());
 /// # Ok::<(), people::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct PersonName(String);
 
 impl PersonName {
+    /// The most characters (Unicode scalar values, not bytes) a name may
+    /// have, matching the `VARCHAR(80)` column and its CHECK constraint.
+    pub const MAX_CHARS: usize = MAX_NAME_CHARS;
+
     /// Validates `name`.
     ///
     /// # Errors
@@ -85,15 +89,20 @@ fn check(name: &str) -> std::result::Result<(), String> {
 }
 
 /// The start of a name for error messages: quoted, escaped, and short.
-/// The start of a name for error messages: quoted, escaped, and short.
 pub(crate) fn preview(name: &str) -> String {
     preview_at_most(name, 24)
 }
 
-/// At most `max_chars` characters of `name`, and at most `2 * max_chars`
-/// characters once escaped, so that a name full of escapes (`\u{1c}` is 6
-/// characters) cannot blow up a message.
-pub(crate) fn preview_at_most(name: &str, max_chars: usize) -> String {
+/// A user-supplied text as `people` shows it in a message: quoted and
+/// escaped like a Rust string literal, at most `max_chars` characters of it,
+/// and at most `2 * max_chars` once escaped (so a text full of escapes, such
+/// as `\u{1c}`, cannot blow up a message), with `…` where it was cut.
+///
+/// ```
+/// assert_eq!(people::name::preview_at_most("Zoë \"Z\"", 80), r#""Zoë \"Z\"""#);
+/// assert_eq!(people::name::preview_at_most(&"x".repeat(100), 3), r#""xxx…""#);
+/// ```
+pub fn preview_at_most(name: &str, max_chars: usize) -> String {
     let mut shown: String = name.chars().take(max_chars).collect();
     let mut cut = shown.len() < name.len();
     loop {
@@ -144,7 +153,7 @@ impl TryFrom<String> for PersonName {
     }
 }
 
-/// Lets a fallible stream of names, such as [`read_names`](crate::read_names),
+/// Lets a fallible stream of names, such as `formats::read_names` returns,
 /// be passed straight to [`create_many`](crate::create_many): the first error
 /// aborts the whole batch.
 impl TryFrom<Result<PersonName>> for PersonName {
@@ -160,6 +169,7 @@ impl From<PersonName> for String {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for PersonName {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
@@ -243,6 +253,7 @@ mod tests {
         assert!(reason.len() < 100, "{reason}");
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn deserializing_validates() {
         assert!(serde_json::from_str::<PersonName>("\"Bob\"").is_ok());

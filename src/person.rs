@@ -18,7 +18,7 @@ extern "SQL" {
 
 /// Rows per multi-row INSERT in [`create_many`]: well under SQLite's 32,766
 /// bound parameters and PostgreSQL's 65,535, and small enough to keep memory flat.
-pub const BATCH_SIZE: usize = 1_000;
+const BATCH_SIZE: usize = 1_000;
 
 /// What [`create_many`] does with a name that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,7 +31,8 @@ pub enum OnConflict {
 }
 
 /// What [`create_many`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BulkReport {
     /// Rows inserted.
     pub inserted: u64,
@@ -71,11 +72,12 @@ where
     .map_err(|e| Error::from_write(e, name.as_str()))
 }
 
-/// Inserts many people in one transaction, in multi-row INSERTs of
-/// [`BATCH_SIZE`]; all or nothing.
+/// Inserts many people in one transaction, in multi-row INSERTs of 1,000
+/// rows; all or nothing.
 ///
 /// `names` may be any strings (each is validated) or already-validated
-/// [`PersonName`]s, or the fallible stream [`read_names`](crate::read_names)
+/// [`PersonName`]s, or a fallible stream of names such as the one
+/// `formats::read_names` returns
 /// returns. The first invalid name aborts the batch and nothing is written.
 /// Names are consumed as they are inserted, so a stream of millions keeps
 /// memory flat.

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
-use crate::connection::{DbConnection, open};
+use crate::connection::{DbConnection, connect};
 use crate::error::{Error, Result};
+use crate::url::DatabaseUrl;
 
 /// A connection checked out of a [`Pool`]; it goes back when dropped.
 /// Use it as `&mut *conn` wherever a `&mut DbConnection` is wanted.
@@ -40,7 +41,7 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 #[derive(Clone)]
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
-    url: String,
+    url: DatabaseUrl,
 }
 
 /// Size and timeouts of a [`Pool`].
@@ -71,7 +72,11 @@ impl Pool {
     ///
     /// # Errors
     /// As [`init`](crate::init).
-    pub fn new(url: &str) -> Result<Pool> {
+    pub fn new<U>(url: U) -> Result<Pool>
+    where
+        U: TryInto<DatabaseUrl>,
+        Error: From<U::Error>,
+    {
         Pool::with_options(url, PoolOptions::default())
     }
 
@@ -81,12 +86,17 @@ impl Pool {
     ///
     /// # Errors
     /// As [`init`](crate::init).
-    pub fn with_options(url: &str, options: PoolOptions) -> Result<Pool> {
-        let mut first = open(url)?;
+    pub fn with_options<U>(url: U, options: PoolOptions) -> Result<Pool>
+    where
+        U: TryInto<DatabaseUrl>,
+        Error: From<U::Error>,
+    {
+        let url = url.try_into()?;
+        let mut first = connect(&url)?;
         crate::migrations::run_migrations(&mut first)?;
-        let in_memory = is_in_memory_sqlite(url);
+        let in_memory = url.is_in_memory();
         let manager = ConnectionManager {
-            url: url.to_owned(),
+            url: url.clone(),
             first: std::sync::Mutex::new(Some(first)),
         };
         let inner = r2d2::Pool::builder()
@@ -109,10 +119,7 @@ impl Pool {
             })
             .test_on_check_out(false)
             .build_unchecked(manager);
-        Ok(Pool {
-            inner,
-            url: url.to_owned(),
-        })
+        Ok(Pool { inner, url })
     }
 
     /// Checks out a connection, waiting up to the connection timeout for one.
@@ -132,21 +139,15 @@ impl Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("url", &crate::redact_url(&self.url))
-            .finish()
+        f.debug_struct("Pool").field("url", &self.url).finish()
     }
-}
-
-fn is_in_memory_sqlite(url: &str) -> bool {
-    url == ":memory:" || url.contains("mode=memory") || url.starts_with("file::memory:")
 }
 
 /// Opens pool connections from the URL's scheme (never by trial and error,
 /// unlike `diesel::r2d2::ConnectionManager<DbConnection>`, which hides
 /// PostgreSQL's errors and would open anything as SQLite).
 pub struct ConnectionManager {
-    url: String,
+    url: DatabaseUrl,
     /// The connection `Pool::with_options` migrated, handed out first.
     first: std::sync::Mutex<Option<DbConnection>>,
 }
@@ -159,7 +160,7 @@ impl ManageConnection for ConnectionManager {
         let reused = self.first.lock().ok().and_then(|mut first| first.take());
         match reused {
             Some(conn) => Ok(conn),
-            None => open(&self.url),
+            None => connect(&self.url),
         }
     }
 

@@ -1,8 +1,14 @@
 //! [`TestDb`]: a fresh, migrated database per test that removes itself.
-//! Enabled by the `test-util` feature.
+//! Enabled by the `test-util` feature; add it to your `[dev-dependencies]`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! people = { version = "…", default-features = false, features = ["test-util"] }
+//! ```
 
-use crate::connection::{Backend, DbConnection};
+use crate::connection::DbConnection;
 use crate::error::Result;
+use crate::url::{Backend, DatabaseUrl};
 
 /// A fresh, migrated database that is deleted when dropped: a temp SQLite
 /// file, or a uniquely named PostgreSQL database.
@@ -18,8 +24,7 @@ use crate::error::Result;
 /// # Ok::<(), people::Error>(())
 /// ```
 pub struct TestDb {
-    url: String,
-    backend: Backend,
+    url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
     /// Dropped after the connections above it: drops the database.
     #[cfg(feature = "postgres")]
@@ -33,11 +38,10 @@ impl TestDb {
     /// [`Error::Io`](crate::Error::Io) if the temp directory cannot be made, or as [`init`](crate::init).
     pub fn sqlite() -> Result<TestDb> {
         let dir = tempfile::Builder::new().prefix("people-test-").tempdir()?;
-        let url = dir.path().join("people.db").display().to_string();
+        let url = DatabaseUrl::parse(&dir.path().join("people.db").display().to_string())?;
         crate::init(&url)?;
         Ok(TestDb {
             url,
-            backend: Backend::Sqlite,
             _dir: Some(dir),
             #[cfg(feature = "postgres")]
             _postgres: None,
@@ -45,56 +49,71 @@ impl TestDb {
     }
 
     /// A migrated PostgreSQL database with a unique name, created on the
-    /// server `server_url` points to (e.g. `postgres://postgres@127.0.0.1:5432`)
-    /// and dropped again, with its connections, when this value is dropped.
+    /// server `server_url` points to (e.g. `postgres://postgres@127.0.0.1:5432`,
+    /// with any options such as `?statement_cache=off`) and dropped again,
+    /// with its connections, when this value is dropped.
     ///
     /// # Errors
-    /// [`Error::Connection`](crate::Error::Connection) if the server cannot be reached.
+    /// [`Error::InvalidUrl`](crate::Error::InvalidUrl) unless `server_url` is a
+    /// PostgreSQL URL; [`Error::Connection`](crate::Error::Connection) if the
+    /// server cannot be reached.
     #[cfg(feature = "postgres")]
-    pub fn postgres(server_url: &str) -> Result<TestDb> {
+    pub fn postgres<U>(server_url: U) -> Result<TestDb>
+    where
+        U: TryInto<DatabaseUrl>,
+        crate::Error: From<U::Error>,
+    {
         use diesel::{Connection, RunQueryDsl};
         use std::sync::atomic::{AtomicU32, Ordering};
 
         static NEXT: AtomicU32 = AtomicU32::new(0);
+        let server = server_url.try_into()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        // Only digits and ASCII letters: it is spliced into DDL, which takes no binds.
+        // Only digits, ASCII letters and `_`: it is spliced into DDL, which takes no binds.
         let name = format!(
             "people_test_{}_{}_{nanos}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let admin_url = server_url.to_owned();
-        let mut admin = diesel::PgConnection::establish(&admin_url).map_err(|source| {
-            crate::Error::Connection {
-                url: crate::redact_url(&admin_url),
-                source,
-            }
-        })?;
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
-        let cleanup = PostgresCleanup {
-            admin_url,
-            name: name.clone(),
+        let not_postgres = || crate::Error::InvalidUrl {
+            url: server.to_string(),
+            reason: "TestDb::postgres needs a postgres:// URL".to_owned(),
         };
-        let url = with_database(server_url, &name);
-        crate::init(&url)?;
+        let admin = server.with_database("postgres").ok_or_else(not_postgres)?;
+        let url = server.with_database(&name).ok_or_else(not_postgres)?;
+        let mut admin_conn =
+            diesel::PgConnection::establish(admin.connect_target()).map_err(|source| {
+                crate::Error::Connection {
+                    url: admin.to_string(),
+                    source,
+                }
+            })?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin_conn)?;
+        let cleanup = PostgresCleanup { admin, name };
+        crate::init_parsed(&url)?;
         Ok(TestDb {
             url,
-            backend: Backend::Postgres,
             _dir: None,
             _postgres: Some(cleanup),
         })
     }
 
-    /// The database URL, for [`init`](crate::init), a pool, or the `people` binary.
+    /// The database URL as a string, password included, for the `people`
+    /// binary or any other program under test.
     pub fn url(&self) -> &str {
+        self.url.expose()
+    }
+
+    /// The database URL, for [`init`](crate::init), [`open`](crate::open) or a [`Pool`](crate::Pool).
+    pub fn database_url(&self) -> &DatabaseUrl {
         &self.url
     }
 
     /// Which backend this database is on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.url.backend()
     }
 
     /// A new connection to this database (already migrated).
@@ -106,27 +125,9 @@ impl TestDb {
     }
 }
 
-/// `server_url` with its database path replaced by `name`, query kept.
-#[cfg(feature = "postgres")]
-fn with_database(server_url: &str, name: &str) -> String {
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 #[cfg(feature = "postgres")]
 struct PostgresCleanup {
-    admin_url: String,
+    admin: DatabaseUrl,
     name: String,
 }
 
@@ -135,26 +136,9 @@ impl Drop for PostgresCleanup {
     // Best effort and never a panic: this may run while a test unwinds.
     fn drop(&mut self) {
         use diesel::{Connection, RunQueryDsl};
-        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+        if let Ok(mut admin) = diesel::PgConnection::establish(self.admin.connect_target()) {
             let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
             let _ = diesel::sql_query(drop_sql).execute(&mut admin);
         }
-    }
-}
-
-#[cfg(all(test, feature = "postgres"))]
-mod tests {
-    #[test]
-    fn database_name_replaces_the_path() {
-        use super::with_database;
-        assert_eq!(
-            with_database("postgres://u@h:5432", "t"),
-            "postgres://u@h:5432/t"
-        );
-        assert_eq!(with_database("postgres://u@h/", "t"), "postgres://u@h/t");
-        assert_eq!(
-            with_database("postgres://u@h/db?sslmode=disable", "t"),
-            "postgres://u@h/t?sslmode=disable"
-        );
     }
 }

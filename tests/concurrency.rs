@@ -4,17 +4,22 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use people::{Error, Pool, PoolOptions};
+use crate::support::*;
+use people::pool::PoolOptions;
+use people::{Error, Pool};
 
-use crate::support::{TestDb, backend_tests};
-
-backend_tests!(
-    eight_threads_racing_for_one_name_one_wins_the_rest_get_name_taken,
-    eight_threads_creating_1000_names_each_lose_none,
-    four_processes_adding_at_once_all_succeed,
-    readers_see_the_last_commit_while_a_write_is_open,
-    an_exhausted_pool_says_so,
-);
+crate::support::tests! {
+    plain {
+        a_pool_over_an_in_memory_database_shares_one_database,
+    }
+    per_backend {
+        eight_threads_racing_for_one_name_one_wins_the_rest_get_name_taken,
+        eight_threads_creating_1000_names_each_lose_none,
+        four_processes_adding_at_once_all_succeed => [BINARY],
+        readers_see_the_last_commit_while_a_write_is_open,
+        an_exhausted_pool_says_so,
+    }
+}
 
 const THREADS: usize = 8;
 
@@ -79,7 +84,7 @@ fn four_processes_adding_at_once_all_succeed(db: &TestDb) {
                 s.spawn(move || {
                     (0..25)
                         .filter_map(|i| {
-                            let output = std::process::Command::new(env!("CARGO_BIN_EXE_people"))
+                            let output = std::process::Command::new(PEOPLE)
                                 .args(["--database-url", db.url(), "add", &format!("proc{p}-{i}")])
                                 .env_remove("DATABASE_URL")
                                 .output()
@@ -133,7 +138,6 @@ fn an_exhausted_pool_says_so(db: &TestDb) {
     assert!(!message.contains('\n'));
 }
 
-#[test]
 fn a_pool_over_an_in_memory_database_shares_one_database() {
     let pool = Pool::new(":memory:").unwrap();
     people::create(&mut pool.get().unwrap(), "Alice").unwrap();

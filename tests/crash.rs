@@ -39,8 +39,7 @@
 //!   the delays, names and the writer's choices; the kills still land at
 //!   slightly different moments, so a replay is close, not exact.
 //!
-//! Run `cargo test --test tests crash:: -- --nocapture` to see one summary
-//! line per test (kills, outcomes, seed).
+//! Each test prints one summary line (kills, outcomes, seed).
 
 #![cfg(unix)]
 
@@ -54,6 +53,8 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::support::harness::Test;
+use crate::support::*;
 use people::{Backend, DbConnection};
 use tempfile::TempDir;
 
@@ -69,47 +70,45 @@ const MIN_LIVE: usize = 3_000;
 const TOP_UP: usize = 5_000;
 
 /// One test per scenario and backend: `sqlite::…` (synchronous=NORMAL),
-/// `sqlite_synchronous_full::…`, and `postgres::…` (skipped when
-/// PEOPLE_TEST_POSTGRES_URL is unset). Each gets its own fresh database.
-macro_rules! crash_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $name() {
-                    let db = $crate::support::fresh_db("sqlite").expect("sqlite is always available");
-                    super::$name(db.url(), db.backend(), concat!("sqlite::", stringify!($name)));
-                }
-            )*
-        }
-        mod sqlite_synchronous_full {
-            $(
-                #[test]
-                fn $name() {
-                    let db = $crate::support::fresh_db("sqlite").expect("sqlite is always available");
-                    let url = format!("{}?synchronous=full", db.url());
-                    super::$name(&url, db.backend(), concat!("sqlite_synchronous_full::", stringify!($name)));
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(db) = $crate::support::fresh_db("postgres") {
-                        super::$name(db.url(), db.backend(), concat!("postgres::", stringify!($name)));
-                    }
-                }
-            )*
-        }
-    };
+/// `sqlite_synchronous_full::…`, and `postgres::…`. Each gets its own fresh
+/// database.
+pub(crate) fn tests() -> Vec<Test> {
+    type Scenario = fn(&str, Backend, &str);
+    let scenarios: [(&str, Scenario); 3] = [
+        (
+            "import_killed_at_random_moments_keeps_the_old_count_or_adds_all_100000",
+            import_killed_at_random_moments_keeps_the_old_count_or_adds_all_100000,
+        ),
+        (
+            "acknowledged_adds_survive_kills_at_random_moments",
+            acknowledged_adds_survive_kills_at_random_moments,
+        ),
+        (
+            "acknowledged_renames_and_deletes_survive_kills_at_random_moments",
+            acknowledged_renames_and_deletes_survive_kills_at_random_moments,
+        ),
+    ];
+    let mut tests = Vec::new();
+    for (name, scenario) in scenarios {
+        let test = format!("crash::sqlite::{name}");
+        tests.push(Test::new(test.clone(), vec![BINARY], move || {
+            let db = crate::support::sqlite_db();
+            scenario(db.url(), db.backend(), &test);
+        }));
+        let test = format!("crash::sqlite_synchronous_full::{name}");
+        tests.push(Test::new(test.clone(), vec![BINARY], move || {
+            let db = crate::support::sqlite_db();
+            let url = format!("file:{}?synchronous=full", db.url());
+            scenario(&url, db.backend(), &test);
+        }));
+        let test = format!("crash::postgres::{name}");
+        tests.push(Test::new(test.clone(), vec![BINARY, POSTGRES], move || {
+            let db = crate::support::postgres_db();
+            scenario(db.url(), db.backend(), &test);
+        }));
+    }
+    tests
 }
-
-crash_tests!(
-    import_killed_at_random_moments_keeps_the_old_count_or_adds_all_100000,
-    acknowledged_adds_survive_kills_at_random_moments,
-    acknowledged_renames_and_deletes_survive_kills_at_random_moments,
-);
 
 // ---------------------------------------------------------------------------
 // The scenarios
@@ -610,7 +609,7 @@ fn drain(
 /// `people --database-url URL`, in an empty directory (so no `.env` is read),
 /// without DATABASE_URL.
 fn people_command(dir: &Path, url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_people"));
+    let mut command = Command::new(crate::support::PEOPLE);
     command
         .current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -649,6 +648,7 @@ fn open_after_crash(url: &str, backend: Backend, ctx: &Ctx) -> DbConnection {
         }
         #[cfg(feature = "postgres")]
         DbConnection::Postgres(c) => wait_for_other_sessions_to_end(c, ctx),
+        _ => panic!("{ctx}: a backend this test does not know"),
     }
     conn
 }

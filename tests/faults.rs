@@ -13,157 +13,50 @@
 //! PostgreSQL scenarios that need a password or a restart start a private
 //! throwaway cluster (never the shared server) and remove it afterwards.
 //!
-//! The helpers at the top are shared with `hostile.rs`.
 
-use std::ffi::OsStr;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use assert_cmd::Command;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use people::Backend;
 use tempfile::TempDir;
 
-use crate::support::TestDb;
-use crate::support::{
-    assert_no_panic, clean_outcome, one_line_error, one_line_error_after_output, succeeded,
-};
+crate::support::tests! {
+    plain {
+        a_database_in_a_missing_directory_fails_every_command_in_one_line_and_creates_nothing,
+        a_database_path_that_is_a_directory_fails_in_one_line,
+        a_read_only_database_file_refuses_every_write_in_one_line_and_keeps_its_bytes => [UNPRIVILEGED],
+        a_read_only_directory_refuses_every_write_in_one_line_and_keeps_the_file => [UNPRIVILEGED],
+        a_file_that_is_not_a_database_fails_every_command_in_one_line_and_is_left_alone,
+        a_truncated_database_fails_every_command_in_one_line,
+        a_corrupted_schema_page_fails_every_command_in_one_line,
+        corrupted_table_pages_fail_full_reads_in_one_line_and_never_panic,
+        a_write_blocked_past_the_busy_timeout_fails_in_one_line_then_succeeds_after_release,
+        a_lock_released_within_the_busy_timeout_is_waited_out,
+        an_import_past_the_file_size_limit_fails_in_one_line_and_keeps_the_previous_rows => [PRLIMIT],
+        an_import_onto_a_full_filesystem_fails_in_one_line_and_keeps_the_previous_rows => [TMPFS],
+        an_unreachable_postgres_server_fails_every_command_in_one_line,
+        connection_errors_never_show_the_password_whatever_its_characters,
+    }
+    per_backend {
+        a_newer_schema_is_refused_by_every_command_and_left_untouched,
+    }
+}
 
-crate::support::backend_tests!(a_newer_schema_is_refused_by_every_command_and_left_untouched);
+/// Faults of the PostgreSQL server itself, on a private cluster.
+#[cfg(feature = "postgres")]
+pub(crate) mod private_cluster;
 
 // ---------------------------------------------------------------------------
-// Helpers (also used by hostile.rs)
+// Helpers
 
-/// The `people` binary under test.
-pub(crate) const PEOPLE: &str = env!("CARGO_BIN_EXE_people");
-
-/// The `people` binary in `cwd`, with no DATABASE_URL inherited.
-pub(crate) fn people_in(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("people").expect("the people binary is built");
-    cmd.current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .timeout(Duration::from_secs(120));
-    cmd
-}
-
-/// A new empty directory, removed when dropped.
-pub(crate) fn temp_dir() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("people-fault-")
-        .tempdir()
-        .expect("temp dir")
-}
-
-/// Runs `people --database-url URL …` in its own empty current directory.
-pub(crate) struct Runner {
-    pub(crate) url: String,
-    pub(crate) cwd: TempDir,
-}
-
-impl Runner {
-    pub(crate) fn new(url: &str) -> Runner {
-        Runner {
-            url: url.to_owned(),
-            cwd: temp_dir(),
-        }
-    }
-
-    pub(crate) fn cmd<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut cmd = people_in(self.cwd.path());
-        cmd.arg("--database-url").arg(&self.url).args(args);
-        cmd
-    }
-
-    pub(crate) fn output<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        self.cmd(args).output().expect("run people")
-    }
-
-    /// Runs and asserts success with an empty stderr; returns stdout.
-    #[track_caller]
-    pub(crate) fn ok<I, S>(&self, args: I) -> String
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        succeeded(&self.output(args))
-    }
-
-    /// Runs and asserts a one-line error with exit code 1; returns the line.
-    #[track_caller]
-    pub(crate) fn fails<I, S>(&self, args: I) -> String
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        one_line_error(&self.output(args))
-    }
-
-    /// Like [`fails`](Self::fails), with `input` on standard input.
-    #[track_caller]
-    pub(crate) fn fails_with_stdin<I, S>(&self, args: I, input: impl Into<Vec<u8>>) -> String
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        one_line_error(
-            &self
-                .cmd(args)
-                .write_stdin(input)
-                .output()
-                .expect("run people"),
-        )
-    }
-
-    /// `people count`, parsed.
-    #[track_caller]
-    pub(crate) fn count(&self) -> u64 {
-        let out = self.ok(["count"]);
-        out.trim_end()
-            .parse()
-            .unwrap_or_else(|_| panic!("count printed {out:?}"))
-    }
-
-    /// Writes a file into the current directory and returns its path.
-    pub(crate) fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.cwd.path().join(name);
-        std::fs::write(&path, contents).expect("write input file");
-        path
-    }
-}
-
-/// The effective user id of this process (from /proc: no libc needed).
-pub(crate) fn euid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .and_then(|id| id.parse().ok())
-        .expect("an effective uid in /proc/self/status")
-}
-
-/// Whether `program --version` (or `args`) runs.
-fn runs(program: &str, args: &[&str]) -> bool {
-    std::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
+/// people's SQLite busy timeout (`SQLITE_BUSY_TIMEOUT` in src/connection.rs).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
@@ -202,15 +95,9 @@ fn count_of(url: &str) -> i64 {
     people::count(&mut conn).unwrap()
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
-}
-
 /// Every command that opens the database, with the arguments it needs.
 /// `input` is an import file holding one valid name.
-fn every_command(input: &Path) -> Vec<Vec<String>> {
+pub(super) fn every_command(input: &Path) -> Vec<Vec<String>> {
     let input = input.display().to_string();
     [
         vec!["count"],
@@ -233,7 +120,6 @@ fn every_command(input: &Path) -> Vec<Vec<String>> {
 // ---------------------------------------------------------------------------
 // Paths that cannot hold a database
 
-#[test]
 fn a_database_in_a_missing_directory_fails_every_command_in_one_line_and_creates_nothing() {
     let dir = temp_dir();
     let url = dir
@@ -257,7 +143,6 @@ fn a_database_in_a_missing_directory_fails_every_command_in_one_line_and_creates
     );
 }
 
-#[test]
 fn a_database_path_that_is_a_directory_fails_in_one_line() {
     let dir = temp_dir();
     let url = dir.path().display().to_string();
@@ -288,32 +173,26 @@ struct Unprivileged {
     _copy: Option<TempDir>,
 }
 
-fn unprivileged() -> Option<Unprivileged> {
+/// How to run `people` unprivileged here; only for tests that require [`UNPRIVILEGED`].
+fn unprivileged() -> Unprivileged {
     if euid() != 0 {
-        return Some(Unprivileged {
+        return Unprivileged {
             setpriv: false,
             binary: PEOPLE.into(),
             _copy: None,
-        });
+        };
     }
     let as_nobody = |binary: &Path| {
         let binary = binary.to_str().expect("UTF-8 path");
         let args = ["--reuid=65534", "--regid=65534", "--clear-groups", binary];
         runs("setpriv", &[&args[..], &["--version"]].concat())
     };
-    if !runs("setpriv", &["--version"]) {
-        eprintln!(
-            "note: skipped: running as root, and `setpriv` (util-linux) is not installed \
-             to run the binary as an unprivileged user"
-        );
-        return None;
-    }
     if as_nobody(Path::new(PEOPLE)) {
-        return Some(Unprivileged {
+        return Unprivileged {
             setpriv: true,
             binary: PEOPLE.into(),
             _copy: None,
-        });
+        };
     }
     // The build directory may be out of nobody's reach (under /root, say).
     let copy = temp_dir();
@@ -321,18 +200,16 @@ fn unprivileged() -> Option<Unprivileged> {
     let binary = copy.path().join("people");
     std::fs::copy(PEOPLE, &binary).expect("copy the binary");
     chmod(&binary, 0o755);
-    if as_nobody(&binary) {
-        return Some(Unprivileged {
-            setpriv: true,
-            binary,
-            _copy: Some(copy),
-        });
-    }
-    eprintln!(
-        "note: skipped: uid 65534 cannot run the binary, even copied to {}",
+    assert!(
+        as_nobody(&binary),
+        "uid 65534 cannot run the binary, even copied to {}",
         copy.path().display()
     );
-    None
+    Unprivileged {
+        setpriv: true,
+        binary,
+        _copy: Some(copy),
+    }
 }
 
 impl Unprivileged {
@@ -367,9 +244,8 @@ const WRITES: &[&[&str]] = &[
     &["import", "--skip-existing", "names.txt"],
 ];
 
-#[test]
 fn a_read_only_database_file_refuses_every_write_in_one_line_and_keeps_its_bytes() {
-    let Some(runner) = unprivileged() else { return };
+    let runner = unprivileged();
     let (dir, db) = sqlite_file_with(&["Ann", "Bo"]);
     let url = db.display().to_string();
     std::fs::write(dir.path().join("names.txt"), "Cy\nDee\n").unwrap();
@@ -394,9 +270,8 @@ fn a_read_only_database_file_refuses_every_write_in_one_line_and_keeps_its_bytes
     assert_eq!(count_of(&url), 2);
 }
 
-#[test]
 fn a_read_only_directory_refuses_every_write_in_one_line_and_keeps_the_file() {
-    let Some(runner) = unprivileged() else { return };
+    let runner = unprivileged();
     let (dir, db) = sqlite_file_with(&["Ann", "Bo"]);
     let url = db.display().to_string();
     std::fs::write(dir.path().join("names.txt"), "Cy\nDee\n").unwrap();
@@ -464,7 +339,6 @@ fn every_command_fails_and_leaves_the_file(db: &Path, expected: &str) {
     assert_eq!(std::fs::read(db).unwrap(), before, "the file changed");
 }
 
-#[test]
 fn a_file_that_is_not_a_database_fails_every_command_in_one_line_and_is_left_alone() {
     let dir = temp_dir();
     let random = dir.path().join("random.db");
@@ -491,7 +365,6 @@ fn five_thousand_people() -> (TempDir, PathBuf) {
     (dir, db)
 }
 
-#[test]
 fn a_truncated_database_fails_every_command_in_one_line() {
     let (_dir, db) = five_thousand_people();
     let size = std::fs::metadata(&db).unwrap().len();
@@ -510,7 +383,6 @@ fn pages(bytes: &[u8]) -> (usize, usize) {
     (page_size, bytes.len() / page_size)
 }
 
-#[test]
 fn a_corrupted_schema_page_fails_every_command_in_one_line() {
     let (_dir, db) = five_thousand_people();
     let mut bytes = std::fs::read(&db).unwrap();
@@ -526,7 +398,6 @@ fn a_corrupted_schema_page_fails_every_command_in_one_line() {
     every_command_fails_and_leaves_the_file(&db, "malformed");
 }
 
-#[test]
 fn corrupted_table_pages_fail_full_reads_in_one_line_and_never_panic() {
     let (_dir, db) = five_thousand_people();
     let url = db.display().to_string();
@@ -564,7 +435,6 @@ fn corrupted_table_pages_fail_full_reads_in_one_line_and_never_panic() {
 // ---------------------------------------------------------------------------
 // Locks
 
-#[test]
 fn a_write_blocked_past_the_busy_timeout_fails_in_one_line_then_succeeds_after_release() {
     let (dir, db) = sqlite_file_with(&["Ann"]);
     let url = db.display().to_string();
@@ -591,7 +461,7 @@ fn a_write_blocked_past_the_busy_timeout_fails_in_one_line_then_succeeds_after_r
         );
     }
     assert!(
-        waited >= Duration::from_millis(u64::from(people::SQLITE_BUSY_TIMEOUT_MS) - 500),
+        waited >= BUSY_TIMEOUT - Duration::from_millis(500),
         "gave up after {waited:?}, before the busy timeout"
     );
 
@@ -606,27 +476,37 @@ fn a_write_blocked_past_the_busy_timeout_fails_in_one_line_then_succeeds_after_r
     drop(dir);
 }
 
-#[test]
 fn a_lock_released_within_the_busy_timeout_is_waited_out() {
     let (_dir, db) = sqlite_file_with(&["Ann"]);
     let url = db.display().to_string();
     let run = Runner::new(&url);
     let mut holder = people::open(&url).unwrap();
     holder.batch_execute("BEGIN EXCLUSIVE").unwrap();
-    let output = std::thread::scope(|s| {
-        let add = s.spawn(|| run.output(["add", "Bo"]));
+    let (output, finished, released) = std::thread::scope(|s| {
+        let add = s.spawn(|| {
+            let output = run.output(["add", "Bo"]);
+            (output, Instant::now())
+        });
         std::thread::sleep(Duration::from_millis(1000));
+        let released = Instant::now();
         holder.batch_execute("COMMIT").unwrap();
-        add.join().unwrap()
+        let (output, finished) = add.join().unwrap();
+        (output, finished, released)
     });
     assert_eq!(succeeded(&output), "2\tBo\n");
+    // It succeeded because it waited for the lock, not because there was none.
+    assert!(
+        finished >= released,
+        "the add finished {:?} before the lock was released",
+        released - finished
+    );
 }
 
 // ---------------------------------------------------------------------------
 // A full disk
 
 /// `names` lines `"import filler N"`, about 20 bytes each.
-fn filler_names(count: usize) -> String {
+pub(super) fn filler_names(count: usize) -> String {
     (0..count).map(|i| format!("import filler {i}\n")).collect()
 }
 
@@ -645,12 +525,7 @@ fn assert_disk_full_import(output: &Output, causes: &[&str]) {
     );
 }
 
-#[test]
 fn an_import_past_the_file_size_limit_fails_in_one_line_and_keeps_the_previous_rows() {
-    if !runs("prlimit", &["--version"]) || !runs("sh", &["-c", "trap '' XFSZ"]) {
-        eprintln!("note: skipped: `prlimit` (util-linux) or `sh` is not installed");
-        return;
-    }
     let (_dir, db) = sqlite_file_with(&["Ann", "Bo"]);
     let url = db.display().to_string();
     let before = std::fs::read(&db).unwrap();
@@ -679,17 +554,9 @@ fn an_import_past_the_file_size_limit_fails_in_one_line_and_keeps_the_previous_r
     }
 }
 
-#[test]
 fn an_import_onto_a_full_filesystem_fails_in_one_line_and_keeps_the_previous_rows() {
     // A 512 KiB tmpfs in a private mount namespace: it vanishes with the
     // namespace, whatever happens to this test.
-    if euid() != 0 || !runs("unshare", &["-m", "true"]) {
-        eprintln!(
-            "note: skipped: cannot mount a small tmpfs here (needs root and `unshare -m`); \
-             the RLIMIT_FSIZE test covers the same path"
-        );
-        return;
-    }
     let (seed_dir, seed) = sqlite_file_with(&["Ann", "Bo"]);
     let out = temp_dir();
     let mount_point = temp_dir();
@@ -716,10 +583,6 @@ fn an_import_onto_a_full_filesystem_fails_in_one_line_and_keeps_the_previous_row
         .env_remove("DATABASE_URL")
         .status()
         .unwrap();
-    if status.code() == Some(97) {
-        eprintln!("note: skipped: mounting a tmpfs is not permitted here");
-        return;
-    }
     assert!(status.success(), "the namespace script failed: {status:?}");
     let read = |name: &str| std::fs::read(out.path().join(name)).unwrap();
     let import = Output {
@@ -803,7 +666,6 @@ fn snapshot(db: &TestDb) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // PostgreSQL without a private cluster
 
-#[test]
 fn an_unreachable_postgres_server_fails_every_command_in_one_line() {
     let port = closed_port();
     let url = format!("postgres://app:s3cret@127.0.0.1:{port}/people");
@@ -821,7 +683,6 @@ fn an_unreachable_postgres_server_fails_every_command_in_one_line() {
     }
 }
 
-#[test]
 fn connection_errors_never_show_the_password_whatever_its_characters() {
     // Passwords written without percent-encoding, as people do. libpq reads
     // the user info up to the first `@` or `/`, so it takes all but the
@@ -856,450 +717,5 @@ fn connection_errors_never_show_the_password_whatever_its_characters() {
         let url = format!("postgres://127.0.0.1:{port}/people?{query}");
         let line = Runner::new(&url).fails(["count"]);
         assert!(!line.contains("s3cret"), "{line}");
-    }
-}
-
-// ---------------------------------------------------------------------------
-// A private PostgreSQL cluster: password authentication, restarts
-
-/// A throwaway PostgreSQL cluster in a temp directory, on a free port, with
-/// scram-sha-256 password authentication. Stopped and deleted when dropped,
-/// also when the test fails.
-struct PrivatePostgres {
-    dir: TempDir,
-    bin: PathBuf,
-    port: u16,
-    password: String,
-    /// Run the server's tools as `postgres` (initdb refuses root).
-    as_postgres: bool,
-}
-
-impl PrivatePostgres {
-    /// A running cluster, or `None` after saying why one is impossible here.
-    fn start(test: &str) -> Option<PrivatePostgres> {
-        let Some(bin) = postgres_bin_dir() else {
-            eprintln!(
-                "note: {test} skipped: no PostgreSQL server binaries \
-                 (/usr/lib/postgresql/*/bin/initdb) for a private cluster"
-            );
-            return None;
-        };
-        let as_postgres = euid() == 0;
-        if as_postgres && !runs("runuser", &["-u", "postgres", "--", "true"]) {
-            eprintln!(
-                "note: {test} skipped: running as root, and `runuser -u postgres` \
-                 does not work (initdb refuses to run as root)"
-            );
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("people-pg-")
-            .tempdir()
-            .expect("temp dir");
-        // The `postgres` user creates the data directory and the socket here.
-        chmod(dir.path(), 0o777);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let password = format!("pw{}x{nanos}", std::process::id());
-        let pwfile = dir.path().join("pwfile");
-        std::fs::write(&pwfile, format!("{password}\n")).unwrap();
-        chmod(&pwfile, 0o644);
-        let cluster = PrivatePostgres {
-            dir,
-            bin,
-            port: closed_port(),
-            password,
-            as_postgres,
-        };
-        let data = cluster.data_dir();
-        cluster.tool(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=scram-sha-256",
-                &format!("--pwfile={}", pwfile.display()),
-                "-N",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ],
-        );
-        cluster.server("start");
-        Some(cluster)
-    }
-
-    fn data_dir(&self) -> String {
-        self.dir.path().join("data").display().to_string()
-    }
-
-    /// Runs one of the server's tools (as `postgres` when we are root) and
-    /// panics with its output if it fails.
-    #[track_caller]
-    fn tool(&self, name: &str, args: &[&str]) {
-        let program = self.bin.join(name);
-        let mut cmd = if self.as_postgres {
-            let mut cmd = std::process::Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(&program);
-            cmd
-        } else {
-            std::process::Command::new(&program)
-        };
-        let output = cmd
-            .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        assert!(
-            output.status.success(),
-            "{name} {args:?} failed: {}{}\nserver log:\n{log}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
-        );
-    }
-
-    /// `pg_ctl start`, `restart` or `stop` (fast), waiting until done.
-    #[track_caller]
-    fn server(&self, action: &str) {
-        let data = self.data_dir();
-        let log = self.dir.path().join("server.log").display().to_string();
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c shared_buffers=16MB -c max_connections=20",
-            self.port,
-            self.dir.path().display()
-        );
-        let mut args = vec![action, "-D", &data, "-w", "-t", "60", "-s"];
-        if action != "stop" {
-            args.extend(["-l", &log, "-o", &options]);
-        }
-        if action != "start" {
-            args.extend(["-m", "fast"]);
-        }
-        self.tool("pg_ctl", &args);
-    }
-
-    /// The URL of `database` on this cluster, with the right password.
-    fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres:{}@127.0.0.1:{}/{database}",
-            self.password, self.port
-        )
-    }
-
-    /// The same URL as people print it.
-    fn redacted_url(&self, database: &str) -> String {
-        format!("postgres://postgres:***@127.0.0.1:{}/{database}", self.port)
-    }
-
-    /// Asserts the line shows neither this cluster's password nor `other`.
-    #[track_caller]
-    fn assert_hides_passwords(&self, line: &str, other: &str) {
-        assert!(!line.contains(&self.password), "the password shown: {line}");
-        assert!(
-            other.is_empty() || !line.contains(other),
-            "a password shown: {line}"
-        );
-    }
-
-    /// Waits (up to a minute) until some session sits in an open transaction.
-    #[track_caller]
-    fn wait_for_a_session_idle_in_transaction(&self) {
-        #[derive(diesel::QueryableByName)]
-        struct Sessions {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = people::open(&self.url("postgres")).unwrap();
-        let started = Instant::now();
-        loop {
-            let sessions: Sessions = diesel::sql_query(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction'",
-            )
-            .get_result(&mut conn)
-            .unwrap();
-            if sessions.n > 0 {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "no session opened a transaction"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A migrated `people` database holding `names`.
-    fn people_db(&self, names: &[&str]) -> Runner {
-        let run = Runner::new(&self.url("people"));
-        let output = run.output(["migrate"]);
-        assert!(output.status.success(), "{output:?}");
-        if !names.is_empty() {
-            run.ok(std::iter::once("add").chain(names.iter().copied()));
-        }
-        run
-    }
-}
-
-impl Drop for PrivatePostgres {
-    // Best effort and never a panic: this may run while a test unwinds.
-    fn drop(&mut self) {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let data = self.data_dir();
-        let args = ["stop", "-D", data.as_str(), "-m", "immediate", "-w", "-s"];
-        let mut cmd = if self.as_postgres {
-            let mut cmd = std::process::Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(&pg_ctl);
-            cmd
-        } else {
-            std::process::Command::new(&pg_ctl)
-        };
-        let _ = cmd
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// The newest `/usr/lib/postgresql/<version>/bin` holding `initdb`.
-fn postgres_bin_dir() -> Option<PathBuf> {
-    let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .collect();
-    dirs.sort();
-    dirs.pop().map(|(_, bin)| bin)
-}
-
-#[test]
-fn postgres_with_a_wrong_or_missing_password_fails_in_one_line_that_never_shows_it() {
-    let Some(pg) = PrivatePostgres::start("postgres wrong password") else {
-        return;
-    };
-    let good = pg.people_db(&["Ann"]);
-    let wrong = "wr0ng-pa55word";
-    let port = pg.port;
-    let cases = [
-        (
-            format!("postgres://postgres:{wrong}@127.0.0.1:{port}/people"),
-            None,
-            "password authentication failed for user \"postgres\"",
-        ),
-        (
-            format!("postgres://127.0.0.1:{port}/people?user=postgres&password={wrong}"),
-            None,
-            "password authentication failed for user \"postgres\"",
-        ),
-        (
-            format!("postgres://postgres@127.0.0.1:{port}/people"),
-            Some(wrong),
-            "password authentication failed for user \"postgres\"",
-        ),
-        (
-            format!("postgres://postgres@127.0.0.1:{port}/people"),
-            None,
-            "no password supplied",
-        ),
-    ];
-    for (url, pgpassword, expected) in &cases {
-        let run = Runner::new(url);
-        let input = run.file("names.txt", "Zed\n");
-        for args in every_command(&input) {
-            let mut cmd = run.cmd(&args);
-            // No ~/.pgpass either: only what the case gives.
-            cmd.env("PGPASSFILE", run.cwd.path().join("no-pgpass"));
-            if let Some(password) = pgpassword {
-                cmd.env("PGPASSWORD", password);
-            } else {
-                cmd.env_remove("PGPASSWORD");
-            }
-            let line = one_line_error(&cmd.output().unwrap());
-            assert!(
-                line.starts_with("error: cannot open database ") && line.contains(expected),
-                "{url} {args:?}: {line}"
-            );
-            pg.assert_hides_passwords(&line, wrong);
-        }
-    }
-    assert_eq!(good.ok(["list"]), "1\tAnn\n");
-}
-
-#[test]
-fn a_missing_postgres_database_fails_in_one_line_and_only_migrate_creates_it() {
-    let Some(pg) = PrivatePostgres::start("missing postgres database") else {
-        return;
-    };
-    let run = Runner::new(&pg.url("nosuch"));
-    let input = run.file("names.txt", "Zed\n");
-    for args in every_command(&input) {
-        if args[0] == "migrate" {
-            continue;
-        }
-        assert_eq!(
-            run.fails(&args),
-            format!(
-                "error: cannot open database {}: connection to server at \"127.0.0.1\", \
-                 port {} failed: FATAL: database \"nosuch\" does not exist",
-                pg.redacted_url("nosuch"),
-                pg.port
-            ),
-            "{args:?}"
-        );
-    }
-    let output = run.output(["migrate"]);
-    assert_no_panic(&output);
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "20250101000000\n");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        format!("created database {}\n", pg.redacted_url("nosuch"))
-    );
-    assert_eq!(run.count(), 0);
-
-    // A database name that is an SQL injection attempt is created as named.
-    let hostile = "x\"; DROP DATABASE postgres; --";
-    let encoded = "x%22%3B%20DROP%20DATABASE%20postgres%3B%20--";
-    let run = Runner::new(&pg.url(encoded));
-    let output = run.output(["migrate"]);
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(run.ok(["add", hostile]), format!("1\t{hostile}\n"));
-    assert!(
-        people::open(&pg.url("postgres")).is_ok(),
-        "the postgres database is gone"
-    );
-}
-
-#[test]
-fn postgres_restarted_or_stopped_between_two_commands_fails_cleanly_and_loses_nothing() {
-    let Some(pg) = PrivatePostgres::start("postgres restart between commands") else {
-        return;
-    };
-    let run = pg.people_db(&["Ann"]);
-    pg.server("restart");
-    assert_eq!(run.ok(["add", "Bo"]), "2\tBo\n");
-
-    pg.server("stop");
-    let input = run.file("names.txt", "Zed\n");
-    for args in every_command(&input) {
-        let line = run.fails(&args);
-        assert!(
-            line.starts_with(&format!(
-                "error: cannot open database {}: ",
-                pg.redacted_url("people")
-            )) && line.contains("Connection refused"),
-            "{args:?}: {line}"
-        );
-        pg.assert_hides_passwords(&line, "");
-    }
-    pg.server("start");
-    assert_eq!(run.ok(["list"]), "1\tAnn\n2\tBo\n");
-}
-
-#[test]
-fn postgres_restarted_during_an_import_fails_it_in_one_line_and_writes_nothing() {
-    let Some(pg) = PrivatePostgres::start("postgres restart during an import") else {
-        return;
-    };
-    let run = pg.people_db(&["Ann"]);
-    let mut child = std::process::Command::new(PEOPLE)
-        .args(["--database-url", &run.url, "import"])
-        .current_dir(run.cwd.path())
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // Five batches go in, then the import waits for more input, inside its
-    // transaction, while the server restarts under it.
-    stdin.write_all(filler_names(5_000).as_bytes()).unwrap();
-    stdin.flush().unwrap();
-    pg.wait_for_a_session_idle_in_transaction();
-    pg.server("restart");
-    // Small enough for the pipe buffer, whenever the child gives up.
-    let rest: String = (5_000..7_000)
-        .map(|i| format!("import filler {i}\n"))
-        .collect();
-    let _ = stdin.write_all(rest.as_bytes());
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    let line = one_line_error(&output);
-    assert!(line.starts_with("error: database error: "), "{line}");
-    pg.assert_hides_passwords(&line, "");
-    assert_eq!(run.ok(["list"]), "1\tAnn\n");
-}
-
-#[test]
-fn a_postgres_connection_held_across_a_restart_fails_in_one_line_and_a_new_one_works() {
-    let Some(pg) = PrivatePostgres::start("library connection across a restart") else {
-        return;
-    };
-    let run = pg.people_db(&["Ann"]);
-    let mut conn = people::init(&run.url).unwrap();
-    assert_eq!(people::count(&mut conn).unwrap(), 1);
-    pg.server("restart");
-    for _ in 0..2 {
-        let error = people::create(&mut conn, "Bo").unwrap_err();
-        let message = error.to_string();
-        assert!(matches!(error, people::Error::Database { .. }), "{error:?}");
-        assert!(!message.contains('\n'), "{message:?}");
-        pg.assert_hides_passwords(&message, "");
-    }
-    let mut fresh = people::init(&run.url).unwrap();
-    assert_eq!(people::create(&mut fresh, "Bo").unwrap().name, "Bo");
-    assert_eq!(people::count(&mut fresh).unwrap(), 2);
-}
-
-#[test]
-fn a_pool_hands_out_working_connections_again_after_a_postgres_restart() {
-    let Some(pg) = PrivatePostgres::start("pool across a restart") else {
-        return;
-    };
-    let run = pg.people_db(&["Ann"]);
-    let options = people::PoolOptions {
-        max_size: 2,
-        connection_timeout: Duration::from_secs(5),
-        ..people::PoolOptions::default()
-    };
-    let pool = people::Pool::with_options(&run.url, options).unwrap();
-    {
-        // Two connections in the pool, both used.
-        let mut a = pool.get().unwrap();
-        let mut b = pool.get().unwrap();
-        assert_eq!(people::count(&mut a).unwrap(), 1);
-        assert_eq!(people::count(&mut b).unwrap(), 1);
-    }
-    pg.server("restart");
-    // The first use of a connection opened before the restart may fail,
-    // once, in one line. After that the pool must not hand it out again.
-    let mut failures = 0;
-    for attempt in 0..6 {
-        let mut conn = pool.get().unwrap();
-        match people::count(&mut conn) {
-            Ok(count) => assert_eq!(count, 1),
-            Err(error) => {
-                let message = error.to_string();
-                assert!(!message.contains('\n'), "{message:?}");
-                failures += 1;
-                assert!(
-                    failures <= 2,
-                    "attempt {attempt}: the pool keeps handing out connections \
-                     the restart closed: {message}"
-                );
-            }
-        }
     }
 }

@@ -1,20 +1,30 @@
 //! Embedded migrations: applied once, reversible, refused when newer, safe
 //! to start from several processes at once; and the SQLite file setup.
 
-use diesel::{Connection, RunQueryDsl};
+use crate::support::*;
+use diesel::RunQueryDsl;
 use diesel_migrations::MigrationHarness;
 use people::{DbConnection, Error};
 
-use crate::support::{TestDb, backend_tests};
-
 const FIRST_VERSION: &str = "20250101000000";
 
-backend_tests!(
-    migrations_apply_once_and_report_their_versions,
-    migrations_revert_and_redo_cleanly,
-    a_newer_schema_is_refused_and_left_alone,
-    four_processes_migrating_a_fresh_database_at_once_apply_it_exactly_once,
-);
+crate::support::tests! {
+    plain {
+        sqlite_files_get_wal_foreign_keys_and_a_busy_timeout,
+        synchronous_full_in_the_url_applies_to_every_connection_pooled_too,
+        the_wal_file_stays_small_after_20000_single_creates,
+        an_in_memory_database_lives_as_long_as_its_connection,
+        sqlite_urls_in_every_spelling_open_the_same_file,
+        unknown_url_schemes_are_refused,
+        migrate_creates_a_missing_postgres_database => [POSTGRES, BINARY],
+    }
+    per_backend {
+        migrations_apply_once_and_report_their_versions,
+        migrations_revert_and_redo_cleanly,
+        a_newer_schema_is_refused_and_left_alone,
+        four_processes_migrating_a_fresh_database_at_once_apply_it_exactly_once => [BINARY],
+    }
+}
 
 /// A database with no tables at all, on the same server or in the same folder as `db`.
 fn empty_database_url(db: &TestDb) -> (String, Option<tempfile::TempDir>, Option<TestDb>) {
@@ -26,8 +36,7 @@ fn empty_database_url(db: &TestDb) -> (String, Option<tempfile::TempDir>, Option
         }
         _ => {
             // A TestDb, with its migrations reverted: empty but for the bookkeeping table.
-            let server = crate::support::postgres_server().unwrap();
-            let fresh = TestDb::postgres(&server).unwrap();
+            let fresh = crate::support::postgres_db();
             let mut conn = fresh.connect().unwrap();
             revert_all(&mut conn);
             drop_bookkeeping(&mut conn);
@@ -39,12 +48,14 @@ fn empty_database_url(db: &TestDb) -> (String, Option<tempfile::TempDir>, Option
 fn revert_all(conn: &mut DbConnection) {
     match conn {
         DbConnection::Sqlite(c) => {
-            c.revert_all_migrations(people::SQLITE_MIGRATIONS).unwrap();
+            c.revert_all_migrations(people::migrations::SQLITE).unwrap();
         }
+        #[cfg(feature = "postgres")]
         DbConnection::Postgres(c) => {
-            c.revert_all_migrations(people::POSTGRES_MIGRATIONS)
+            c.revert_all_migrations(people::migrations::POSTGRES)
                 .unwrap();
         }
+        _ => panic!("a backend this test does not know"),
     }
 }
 
@@ -57,8 +68,15 @@ fn drop_bookkeeping(conn: &mut DbConnection) {
 fn migrations_apply_once_and_report_their_versions(db: &TestDb) {
     let (url, _dir, _pg) = empty_database_url(db);
     let mut conn = people::open(&url).unwrap();
-    assert_eq!(people::run_migrations(&mut conn).unwrap(), [FIRST_VERSION]);
-    assert!(people::run_migrations(&mut conn).unwrap().is_empty());
+    assert_eq!(
+        people::migrations::run_migrations(&mut conn).unwrap(),
+        [FIRST_VERSION]
+    );
+    assert!(
+        people::migrations::run_migrations(&mut conn)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(people::count(&mut conn).unwrap(), 0);
 }
 
@@ -70,7 +88,10 @@ fn migrations_revert_and_redo_cleanly(db: &TestDb) {
         people::count(&mut conn).is_err(),
         "person table should be gone"
     );
-    assert_eq!(people::run_migrations(&mut conn).unwrap(), [FIRST_VERSION]);
+    assert_eq!(
+        people::migrations::run_migrations(&mut conn).unwrap(),
+        [FIRST_VERSION]
+    );
     assert_eq!(people::count(&mut conn).unwrap(), 0);
     people::create(&mut conn, "Alice").unwrap();
 }
@@ -104,7 +125,7 @@ fn snapshot(db: &TestDb) -> Vec<u8> {
     match db.backend() {
         people::Backend::Sqlite => std::fs::read(db.url()).unwrap(),
         _ => {
-            let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
+            let mut conn = people::open(db.url()).unwrap();
             #[derive(diesel::QueryableByName)]
             struct Row {
                 #[diesel(sql_type = diesel::sql_types::Text)]
@@ -126,7 +147,7 @@ fn four_processes_migrating_a_fresh_database_at_once_apply_it_exactly_once(db: &
         let (url, _dir, _pg) = empty_database_url(db);
         let children: Vec<_> = (0..4)
             .map(|_| {
-                std::process::Command::new(env!("CARGO_BIN_EXE_people"))
+                std::process::Command::new(PEOPLE)
                     .args(["--database-url", &url, "migrate"])
                     .env_remove("DATABASE_URL")
                     .output_spawn()
@@ -178,24 +199,19 @@ fn pragma(conn: &mut DbConnection, name: &str, column: &str) -> String {
     rows.into_iter().next().unwrap().value
 }
 
-#[test]
 fn sqlite_files_get_wal_foreign_keys_and_a_busy_timeout() {
     let db = TestDb::sqlite().unwrap();
     let mut conn = db.connect().unwrap();
     assert_eq!(pragma(&mut conn, "journal_mode", "journal_mode"), "wal");
     assert_eq!(pragma(&mut conn, "foreign_keys", "foreign_keys"), "1");
     assert_eq!(pragma(&mut conn, "synchronous", "synchronous"), "1"); // NORMAL
-    assert_eq!(
-        pragma(&mut conn, "busy_timeout", "timeout"),
-        people::SQLITE_BUSY_TIMEOUT_MS.to_string()
-    );
+    assert_eq!(pragma(&mut conn, "busy_timeout", "timeout"), "5000");
 }
 
-#[test]
 fn synchronous_full_in_the_url_applies_to_every_connection_pooled_too() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
-        "{}?synchronous=full",
+        "file:{}?synchronous=full",
         dir.path().join("durable.db").display()
     );
     let mut conn = people::init(&url).unwrap();
@@ -221,7 +237,6 @@ fn synchronous_full_in_the_url_applies_to_every_connection_pooled_too() {
     );
 }
 
-#[test]
 fn the_wal_file_stays_small_after_20000_single_creates() {
     let db = TestDb::sqlite().unwrap();
     let mut conn = db.connect().unwrap();
@@ -236,7 +251,6 @@ fn the_wal_file_stays_small_after_20000_single_creates() {
     );
 }
 
-#[test]
 fn an_in_memory_database_lives_as_long_as_its_connection() {
     let mut conn = people::init(":memory:").unwrap();
     people::create(&mut conn, "Alice").unwrap();
@@ -245,34 +259,27 @@ fn an_in_memory_database_lives_as_long_as_its_connection() {
     assert_eq!(people::count(&mut other).unwrap(), 0);
 }
 
-#[test]
 fn sqlite_urls_in_every_spelling_open_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spelled.db");
     let path = path.display();
-    people::create(&mut people::init(&path.to_string()).unwrap(), "Alice").unwrap();
+    people::create(&mut people::init(path.to_string()).unwrap(), "Alice").unwrap();
     for url in [format!("sqlite://{path}"), format!("file:{path}")] {
         let mut conn = people::init(&url).unwrap();
         assert_eq!(people::count(&mut conn).unwrap(), 1, "{url}");
     }
 }
 
-#[test]
 fn unknown_url_schemes_are_refused() {
     let err = people::init("mysql://root@localhost/db").err().unwrap();
     assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
 }
 
-#[test]
 fn migrate_creates_a_missing_postgres_database() {
-    use diesel::Connection;
-    let Some(server) = crate::support::postgres_server() else {
-        return;
-    };
     let name = format!("people_migrate_creates_{}", std::process::id());
-    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    let url = crate::support::postgres_database_url(&name);
     let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_people"))
+        std::process::Command::new(PEOPLE)
             .args(["--database-url", &url, "migrate"])
             .env_remove("DATABASE_URL")
             .output()
@@ -280,9 +287,7 @@ fn migrate_creates_a_missing_postgres_database() {
     };
     let first = run();
     let second = run();
-    let mut admin =
-        diesel::PgConnection::establish(&format!("{}/postgres", server.trim_end_matches('/')))
-            .unwrap();
+    let mut admin = people::open(crate::support::postgres_database_url("postgres")).unwrap();
     diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut admin)
         .unwrap();

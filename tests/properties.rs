@@ -1,10 +1,10 @@
 //! Property tests: any valid name round-trips exactly through create, get,
 //! export and import; any invalid one is refused with nothing written.
 
-use people::{Format, OnConflict, PersonName, PersonWriter};
+use crate::support::*;
+use people::formats::{Format, PersonWriter, read_names};
+use people::{OnConflict, PersonName};
 use proptest::prelude::*;
-
-use crate::support::TestDb;
 
 /// Characters that have broken name handling elsewhere: separators, quotes,
 /// escapes, LIKE wildcards, combining marks, bidi overrides, emoji parts.
@@ -57,13 +57,25 @@ fn export(conn: &mut people::DbConnection, format: Format) -> Vec<u8> {
     out
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+crate::support::tests! {
+    plain {
+        valid_names_round_trip_through_create_get_export_and_import,
+        invalid_names_are_refused_and_nothing_is_written,
+    }
+}
 
-    #[test]
-    fn valid_names_round_trip_through_create_get_export_and_import(
-        names in prop::collection::hash_set(valid_name(), 1..4)
-    ) {
+/// 200 cases each; no failure-persistence file (proptest looks for it next
+/// to lib.rs, which this harness does not have): a failure prints its seed.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 200,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn valid_names_round_trip_through_create_get_export_and_import() {
+    proptest!(config(), |(names in prop::collection::hash_set(valid_name(), 1..4))| {
         let db = TestDb::sqlite().unwrap();
         let mut conn = db.connect().unwrap();
         for name in &names {
@@ -73,17 +85,18 @@ proptest! {
         for format in [Format::Lines, Format::Csv, Format::Json] {
             let bytes = export(&mut conn, format);
             let mut copy = people::init(":memory:").unwrap();
-            let report = people::create_many(&mut copy, people::read_names(std::io::Cursor::new(bytes), format), OnConflict::Fail)
+            let report = people::create_many(&mut copy, read_names(std::io::Cursor::new(bytes), format), OnConflict::Fail)
                 .unwrap();
             prop_assert_eq!(report.inserted as usize, names.len());
             let copied: std::collections::HashSet<String> =
                 people::list(&mut copy, None, 100).unwrap().into_iter().map(|p| p.name).collect();
             prop_assert_eq!(&copied, &names, "format {:?}", format);
         }
-    }
+    });
+}
 
-    #[test]
-    fn invalid_names_are_refused_and_nothing_is_written(name in invalid_name()) {
+fn invalid_names_are_refused_and_nothing_is_written() {
+    proptest!(config(), |(name in invalid_name())| {
         let mut conn = people::init(":memory:").unwrap();
         people::create(&mut conn, "existing").unwrap();
         let refused = matches!(people::create(&mut conn, name.as_str()), Err(people::Error::InvalidName { .. }));
@@ -94,5 +107,5 @@ proptest! {
         );
         prop_assert!(batch);
         prop_assert_eq!(people::count(&mut conn).unwrap(), 1);
-    }
+    });
 }

@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use people::{Format, Person, PersonName, PersonWriter};
+use people::formats::{Format, PersonWriter};
+use people::{Person, PersonName};
 
 fuzz_target!(|input: (u8, Vec<String>)| {
     let (selector, names) = input;
@@ -19,7 +20,7 @@ fuzz_target!(|input: (u8, Vec<String>)| {
         writer.write(&Person { id: id as i32, name: name.clone() }).unwrap();
     }
     writer.finish().unwrap();
-    let back: Vec<String> = people::read_names(std::io::Cursor::new(out), format)
+    let back: Vec<String> = people::formats::read_names(std::io::Cursor::new(out), format)
         .map(|name| name.unwrap().into_string())
         .collect();
     assert_eq!(back, names);

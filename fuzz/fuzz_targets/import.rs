@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use people::{Format, PersonName};
+use people::PersonName;
+use people::formats::Format;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else { return };
@@ -12,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         1 => Format::Csv,
         _ => Format::Json,
     };
-    for item in people::read_names(std::io::Cursor::new(input.to_vec()), format).take(100_000) {
+    for item in people::formats::read_names(std::io::Cursor::new(input.to_vec()), format).take(100_000) {
         match item {
             Ok(name) => assert!(PersonName::new(name.as_str()).is_ok()),
             Err(error) => {

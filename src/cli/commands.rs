@@ -3,18 +3,19 @@
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
-use people::{DbConnection, OnConflict, PageRequest, Person, PersonWriter};
+use people::formats::{Format, PersonWriter};
+use people::{DatabaseUrl, DbConnection, OnConflict, PageRequest, Person};
 
 use super::{Command, FormatArg, ListArgs};
 
 /// Rows fetched per query when streaming `list` and `export`.
 const STREAM_BATCH: i64 = 1_000;
 
-pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
+pub fn run(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
     if let Command::Migrate = command {
         return migrate(url);
     }
-    let mut conn = people::init(url)?;
+    let mut conn = open(url)?;
     let conn = &mut conn;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
@@ -24,7 +25,10 @@ pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
         Command::Get { id } => print_row(&mut out, &people::get(conn, id)?)?,
         Command::Find { name } => match people::find_by_name(conn, &name)? {
             Some(person) => print_row(&mut out, &person)?,
-            None => return Err(people::Error::NameNotFound { name }.into()),
+            None => anyhow::bail!(
+                "no person named {}",
+                people::name::preview_at_most(&name, people::PersonName::MAX_CHARS)
+            ),
         },
         Command::List(args) => list(conn, &args, &mut out)?,
         Command::Rename { id, new_name } => {
@@ -43,12 +47,44 @@ pub fn run(command: Command, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn migrate(url: &str) -> anyhow::Result<()> {
-    if people::create_database_if_missing(url)? {
-        eprintln!("created database {}", people::redact_url(url));
+/// `people::init`, with a word about SQLAlchemy's spelling when
+/// `sqlite:///name.db` is about to make a file directly under `/`.
+fn open(url: &DatabaseUrl) -> anyhow::Result<DbConnection> {
+    let hint = root_file_hint(url);
+    match people::init(url) {
+        Ok(conn) => {
+            if let Some(hint) = hint {
+                eprintln!("warning: created {hint}");
+            }
+            Ok(conn)
+        }
+        Err(error) => match hint {
+            Some(hint) => Err(anyhow::Error::new(error).context(format!("not created: {hint}"))),
+            None => Err(error.into()),
+        },
+    }
+}
+
+/// For `sqlite:///NAME` naming a missing file directly under `/`.
+fn root_file_hint(url: &DatabaseUrl) -> Option<String> {
+    let path = url.sqlite_path()?;
+    let name = url.expose().strip_prefix("sqlite:///")?;
+    let at_root = path.parent() == Some(std::path::Path::new("/"));
+    (at_root && !path.exists()).then(|| {
+        format!(
+            "{} (sqlite:///{name} is an absolute path, as in the diesel CLI; \
+             SQLAlchemy reads it as relative: write sqlite://{name} for a file in the current directory)",
+            path.display()
+        )
+    })
+}
+
+fn migrate(url: &DatabaseUrl) -> anyhow::Result<()> {
+    if people::migrations::create_database_if_missing(url)? {
+        eprintln!("created database {url}");
     }
     let mut conn = people::open(url)?;
-    let applied = people::run_migrations(&mut conn)?;
+    let applied = people::migrations::run_migrations(&mut conn)?;
     let mut out = io::stdout().lock();
     if applied.is_empty() {
         writeln!(out, "up to date")?;
@@ -111,7 +147,7 @@ fn list(conn: &mut DbConnection, args: &ListArgs, out: &mut impl Write) -> anyho
         return Ok(());
     }
     let mut sink = if args.json {
-        RowSink::Json(PersonWriter::new(out, people::Format::Json)?)
+        RowSink::Json(PersonWriter::new(out, Format::Json)?)
     } else {
         RowSink::Rows(out)
     };
@@ -163,7 +199,7 @@ fn import(
         _ => Box::new(io::BufReader::new(io::stdin())),
     };
     let progress = progress_bar();
-    let names = people::read_names(input, format.into()).inspect(|_| progress.inc(1));
+    let names = people::formats::read_names(input, format.into()).inspect(|_| progress.inc(1));
     let on_conflict = if skip_existing {
         OnConflict::Skip
     } else {

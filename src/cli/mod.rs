@@ -2,17 +2,20 @@
 //! and the dispatch to one function per subcommand.
 
 mod commands;
+mod logging;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use people::DatabaseUrl;
 
 /// Manage the people in a database: SQLite by default, PostgreSQL by URL.
 #[derive(Debug, Parser)]
 #[command(name = "people", version, about, max_term_width = 100)]
 pub struct Cli {
-    /// SQLite path, sqlite://, file: or postgres:// URL. Default: $DATABASE_URL
-    /// (also read from a .env file), else people.db in the current directory.
+    /// SQLite path, sqlite://, file: or postgres:// URL (see the README's URL
+    /// table). Default: $DATABASE_URL (also read from a .env file), else
+    /// people.db in the current directory.
     #[arg(
         long,
         global = true,
@@ -21,6 +24,11 @@ pub struct Cli {
         value_name = "URL"
     )]
     database_url: Option<String>,
+
+    /// Print each SQL statement and its duration on stderr; -vv adds the
+    /// bound values. RUST_LOG works too (e.g. RUST_LOG=people::sql=debug).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
 
     #[command(subcommand)]
     command: Command,
@@ -111,7 +119,7 @@ struct ListArgs {
     json: bool,
 }
 
-/// `people::Format` for clap.
+/// `people::formats::Format` for clap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     /// One name per line.
@@ -122,12 +130,12 @@ enum FormatArg {
     Json,
 }
 
-impl From<FormatArg> for people::Format {
+impl From<FormatArg> for people::formats::Format {
     fn from(format: FormatArg) -> Self {
         match format {
-            FormatArg::Lines => people::Format::Lines,
-            FormatArg::Csv => people::Format::Csv,
-            FormatArg::Json => people::Format::Json,
+            FormatArg::Lines => people::formats::Format::Lines,
+            FormatArg::Csv => people::formats::Format::Csv,
+            FormatArg::Json => people::formats::Format::Json,
         }
     }
 }
@@ -139,10 +147,9 @@ const DEFAULT_DATABASE_URL: &str = "people.db";
 pub fn run() -> anyhow::Result<()> {
     load_dotenv()?;
     let cli = Cli::parse();
-    let url = cli
-        .database_url
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    logging::init(cli.verbose)?;
+    // The one place the URL enters: parsed once, shown only redacted from here on.
+    let url = DatabaseUrl::parse(cli.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
     commands::run(cli.command, &url)
 }
 

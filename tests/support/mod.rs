@@ -1,69 +1,94 @@
-//! Shared fixtures: one test body, run once per backend.
+//! Shared fixtures: the harness, what tests require, one runner for the
+//! `people` binary, databases per backend, and a private PostgreSQL cluster.
 
-use std::sync::Once;
+// A prelude for the test modules, some of which need features a build may
+// lack (without `cli` nothing runs the binary).
+#![allow(unused_imports)]
+#![cfg_attr(not(feature = "cli"), allow(dead_code))]
 
+pub mod harness;
 mod output;
+#[cfg(feature = "postgres")]
+mod private_postgres;
+mod process;
+mod requirements;
+
+pub(crate) use harness::tests;
 pub(crate) use output::{
     assert_no_panic, clean_outcome, one_line_error, one_line_error_after_output, succeeded,
     usage_error,
 };
+#[cfg(feature = "postgres")]
+pub(crate) use private_postgres::PrivatePostgres;
+pub(crate) use process::{PEOPLE, Runner, closed_port, euid, people_in, runs, temp_dir};
+pub(crate) use requirements::*;
 
 pub use people::test_util::TestDb;
 
 /// The environment variable naming the PostgreSQL server for tests, e.g.
-/// `postgres://postgres@127.0.0.1:5432`.
+/// `postgres://postgres@127.0.0.1:5432` (options such as
+/// `?statement_cache=off` are kept for every test database).
 pub const POSTGRES_URL_VAR: &str = "PEOPLE_TEST_POSTGRES_URL";
 
-/// The PostgreSQL server URL, or `None` (after saying so once) when unset.
-pub fn postgres_server() -> Option<String> {
-    static SKIP_NOTICE: Once = Once::new();
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            SKIP_NOTICE.call_once(|| {
-                eprintln!("note: {POSTGRES_URL_VAR} is not set: PostgreSQL tests were skipped");
-            });
-            None
-        }
+/// The PostgreSQL server URL. Only for tests that require [`POSTGRES`].
+#[track_caller]
+pub fn postgres_server() -> String {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| panic!("{POSTGRES_URL_VAR} is not set; require POSTGRES"))
+}
+
+/// A fresh, migrated SQLite database.
+#[track_caller]
+pub fn sqlite_db() -> TestDb {
+    TestDb::sqlite().expect("temp SQLite database")
+}
+
+/// A fresh, migrated PostgreSQL database. A configured server that fails is
+/// a test failure, never a skip.
+#[track_caller]
+pub fn postgres_db() -> TestDb {
+    #[cfg(feature = "postgres")]
+    return TestDb::postgres(postgres_server()).expect("test database on PEOPLE_TEST_POSTGRES_URL");
+    #[cfg(not(feature = "postgres"))]
+    panic!("built without the postgres feature; require POSTGRES")
+}
+
+/// A fresh, migrated database on the same backend as `db`.
+#[track_caller]
+pub fn another_db_like(db: &TestDb) -> TestDb {
+    match db.backend() {
+        people::Backend::Sqlite => sqlite_db(),
+        _ => postgres_db(),
     }
 }
 
-/// A fresh database on `backend`, or `None` when PostgreSQL is not configured.
-/// A configured server that fails is a test failure, never a skip.
-pub fn fresh_db(backend: &str) -> Option<TestDb> {
-    match backend {
-        "sqlite" => Some(TestDb::sqlite().expect("temp SQLite database")),
-        "postgres" => {
-            let server = postgres_server()?;
-            Some(TestDb::postgres(&server).expect("test database on PEOPLE_TEST_POSTGRES_URL"))
-        }
-        other => panic!("unknown backend {other}"),
-    }
-}
-
-/// `backend_tests!(a, b)` turns each `fn a(db: &TestDb)` in the calling
-/// module into `sqlite::a` and `postgres::a` tests.
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $name() {
-                    let db = $crate::support::fresh_db("sqlite").expect("sqlite is always available");
-                    super::$name(&db);
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(db) = $crate::support::fresh_db("postgres") {
-                        super::$name(&db);
-                    }
-                }
-            )*
-        }
+/// `PEOPLE_TEST_POSTGRES_URL` naming the database `name` (its options kept).
+#[track_caller]
+pub fn postgres_database_url(name: &str) -> String {
+    let server = postgres_server();
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server.as_str(), None),
     };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
 }
-pub(crate) use backend_tests;
+
+/// The inner PostgreSQL connection, for catalog queries only PostgreSQL has.
+#[cfg(feature = "postgres")]
+#[track_caller]
+pub fn pg(conn: &mut people::DbConnection) -> &mut diesel::PgConnection {
+    match conn {
+        people::DbConnection::Postgres(c) => c,
+        _ => panic!("not a PostgreSQL connection"),
+    }
+}

@@ -3,13 +3,15 @@
 //! (an array of `{"id":..,"name":..}`). Export in one format and import in
 //! the same one reproduces the names exactly.
 
+mod bounded_read;
+
 use std::io::{self, BufRead, Write};
 use std::str::FromStr;
 
-use crate::bounded_read::{BoundedRead, Limit};
 use crate::error::{Error, Result};
 use crate::models::Person;
 use crate::name::{MAX_NAME_CHARS, PersonName};
+use bounded_read::{BoundedRead, Limit};
 
 /// An import/export file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,7 +49,7 @@ impl FromStr for Format {
 ///
 /// # Example
 /// ```
-/// use people::{Format, read_names};
+/// use people::formats::{Format, read_names};
 /// let names: Vec<_> = read_names(&b"Ann\r\n\nBo\n"[..], Format::Lines).collect::<Result<_, _>>()?;
 /// assert_eq!(names.len(), 2);
 /// let bad: Vec<_> = read_names(&b"Ann\n Bo\n"[..], Format::Lines).collect();
@@ -237,6 +239,9 @@ fn json_names<R: BufRead + Send + 'static>(
         sender: &'a std::sync::mpsc::SyncSender<Result<PersonName>>,
         /// Records read so far, to say which one an error is in.
         records: &'a std::cell::Cell<u64>,
+        /// Set when this visitor ends the parse on purpose (the error it
+        /// returns to serde for that carries no information).
+        stopped: &'a std::cell::Cell<bool>,
     }
 
     impl<'de> DeserializeSeed<'de> for EachName<'_> {
@@ -263,7 +268,8 @@ fn json_names<R: BufRead + Send + 'static>(
                 let failed = name.is_err();
                 if self.sender.send(name).is_err() || failed {
                     // The consumer stopped or the batch is lost anyway.
-                    return Err(serde::de::Error::custom("stopped"));
+                    self.stopped.set(true);
+                    return Err(serde::de::Error::custom("import stopped"));
                 }
             }
             Ok(())
@@ -276,14 +282,16 @@ fn json_names<R: BufRead + Send + 'static>(
         let (input, overflow) = BoundedRead::new(input, Limit::JsonString(MAX_RECORD_BYTES));
         let mut de = serde_json::Deserializer::from_reader(input);
         let records = std::cell::Cell::new(0);
+        let stopped = std::cell::Cell::new(false);
         let result = EachName {
             sender: &sender,
             records: &records,
+            stopped: &stopped,
         }
         .deserialize(&mut de)
         .and_then(|()| de.end());
         if let Err(e) = result {
-            if e.to_string().starts_with("stopped") {
+            if stopped.get() {
                 return;
             }
             if overflow.get().is_some() {
@@ -317,7 +325,8 @@ fn json_names<R: BufRead + Send + 'static>(
 ///
 /// # Example
 /// ```
-/// use people::{Format, Person, PersonWriter};
+/// use people::Person;
+/// use people::formats::{Format, PersonWriter};
 /// let mut out = Vec::new();
 /// let mut writer = PersonWriter::new(&mut out, Format::Csv)?;
 /// writer.write(&Person { id: 1, name: "Doe, \"J\"".into() })?;

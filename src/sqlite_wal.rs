@@ -1,0 +1,103 @@
+//! Switching an SQLite file to WAL, which lets readers go on while one
+//! process writes. The switch is a property of the file and needs an
+//! exclusive lock; SQLite skips the busy handler where waiting for it could
+//! deadlock (several processes opening the same fresh file at once), so a
+//! busy file is retried here. Diesel reports SQLite errors by message only,
+//! so this one statement runs on a short-lived connection of SQLite's C API,
+//! which says which error it was by code.
+
+use std::ffi::{CStr, CString, c_int};
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use libsqlite3_sys as ffi;
+
+use crate::error::{Error, Result};
+
+/// Switches the database `target` (a path or `file:` URI that exists) to WAL.
+/// A no-op when it is in WAL already.
+pub(crate) fn switch_to_wal(target: &str, busy_timeout: Duration) -> Result<()> {
+    let target = CString::new(target).map_err(|_| failure("the path contains a NUL byte"))?;
+    let connection = RawConnection::open(&target)?;
+    let started = Instant::now();
+    loop {
+        match connection.execute(c"PRAGMA journal_mode = WAL") {
+            Ok(()) => return Ok(()),
+            Err(code) if code & 0xff == ffi::SQLITE_BUSY && started.elapsed() < busy_timeout => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return Err(failure(&connection.message())),
+        }
+    }
+}
+
+fn failure(message: &str) -> Error {
+    Error::Database {
+        source: DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(message.to_owned()),
+        ),
+    }
+}
+
+/// An `sqlite3*` that is closed when dropped.
+struct RawConnection(ptr::NonNull<ffi::sqlite3>);
+
+impl RawConnection {
+    fn open(target: &CStr) -> Result<RawConnection> {
+        let mut raw = ptr::null_mut();
+        // No SQLITE_OPEN_CREATE: the file was made by the connection that asks.
+        let flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_URI;
+        // SAFETY: `target` is a valid C string; `raw` receives a handle (or null).
+        let code = unsafe { ffi::sqlite3_open_v2(target.as_ptr(), &mut raw, flags, ptr::null()) };
+        let Some(handle) = ptr::NonNull::new(raw) else {
+            return Err(failure("out of memory opening the database"));
+        };
+        let connection = RawConnection(handle);
+        if code != ffi::SQLITE_OK {
+            return Err(failure(&connection.message()));
+        }
+        let timeout_ms = c_int::try_from(crate::connection::SQLITE_BUSY_TIMEOUT.as_millis())
+            .unwrap_or(c_int::MAX);
+        // SAFETY: the handle is open.
+        unsafe { ffi::sqlite3_busy_timeout(connection.0.as_ptr(), timeout_ms) };
+        Ok(connection)
+    }
+
+    /// Runs `sql`; the error is SQLite's extended result code.
+    fn execute(&self, sql: &CStr) -> std::result::Result<(), c_int> {
+        // SAFETY: the handle is open and `sql` is a valid C string; no callback.
+        let code = unsafe {
+            ffi::sqlite3_exec(
+                self.0.as_ptr(),
+                sql.as_ptr(),
+                None,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if code == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            // SAFETY: the handle is open.
+            Err(unsafe { ffi::sqlite3_extended_errcode(self.0.as_ptr()) })
+        }
+    }
+
+    /// SQLite's message for the last error on this connection.
+    fn message(&self) -> String {
+        // SAFETY: the handle is open; sqlite3_errmsg returns a valid C string
+        // owned by SQLite, copied before the next call on the handle.
+        unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.0.as_ptr())) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl Drop for RawConnection {
+    fn drop(&mut self) {
+        // SAFETY: the handle is open and nothing else refers to it.
+        unsafe { ffi::sqlite3_close(self.0.as_ptr()) };
+    }
+}

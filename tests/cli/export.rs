@@ -1,0 +1,201 @@
+//! `export`, and export piped into import.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+
+use super::{awkward_names, json_names, rows};
+use crate::support::*;
+
+crate::support::tests! {
+    per_backend {
+        export_lines_prints_one_name_per_line,
+        export_csv_prints_a_header_and_quotes_as_needed,
+        export_json_prints_an_array_of_objects,
+        export_of_an_empty_database_is_valid_in_each_format,
+        round_trip_through_lines_reproduces_awkward_names,
+        round_trip_through_csv_reproduces_awkward_names,
+        round_trip_through_json_reproduces_awkward_names,
+        round_trip_of_an_empty_database_imports_nothing,
+        awkward_names_are_stored_and_found_exactly,
+        stdout_closed_early_exits_0_silently,
+    }
+}
+
+fn export_lines_prints_one_name_per_line(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    cli.ok(["add", "Ann", "Doe, \"J\"", "50%"]);
+    let expected = "Ann\nDoe, \"J\"\n50%\n";
+    assert_eq!(cli.ok(["export"]), expected);
+    assert_eq!(cli.ok(["export", "--format", "lines"]), expected);
+}
+
+fn export_csv_prints_a_header_and_quotes_as_needed(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    cli.ok(["add", "Ann", "Doe, \"J\"", "\""]);
+    cli.ok(["delete", "1"]);
+    assert_eq!(
+        cli.ok(["export", "--format", "csv"]),
+        "id,name\n2,\"Doe, \"\"J\"\"\"\n3,\"\"\"\"\n"
+    );
+}
+
+fn export_json_prints_an_array_of_objects(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    cli.ok(["add", "Ann", "Bo \\ \"B\""]);
+    assert_eq!(
+        cli.ok(["export", "--format", "json"]),
+        "[\n{\"id\":1,\"name\":\"Ann\"},\n{\"id\":2,\"name\":\"Bo \\\\ \\\"B\\\"\"}\n]\n"
+    );
+}
+
+fn export_of_an_empty_database_is_valid_in_each_format(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    assert_eq!(cli.ok(["export", "--format", "lines"]), "");
+    assert_eq!(cli.ok(["export", "--format", "csv"]), "id,name\n");
+    assert_eq!(cli.ok(["export", "--format", "json"]), "[]\n");
+}
+
+/// `people export --format F | people import --format F`, through a real pipe.
+/// Returns the importer's stdout.
+fn pipe_export_into_import(from: &Runner, to: &Runner, format: &str) -> String {
+    let mut export = std::process::Command::new(assert_cmd::cargo::cargo_bin("people"));
+    export
+        .current_dir(from.cwd.path())
+        .env_remove("DATABASE_URL")
+        .args(["--database-url", &from.url, "export", "--format", format])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut exporter = export.spawn().expect("spawn export");
+    let pipe = exporter.stdout.take().expect("export stdout");
+    let mut import = std::process::Command::new(assert_cmd::cargo::cargo_bin("people"));
+    import
+        .current_dir(to.cwd.path())
+        .env_remove("DATABASE_URL")
+        .args(["--database-url", &to.url, "import", "--format", format])
+        .stdin(Stdio::from(pipe))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let imported = import.output().expect("run import");
+    let exported = exporter.wait_with_output().expect("wait for export");
+    assert!(succeeded(&exported).is_empty());
+    succeeded(&imported)
+}
+
+fn round_trip_reproduces_awkward_names(db: &TestDb, format: &str) {
+    let names = awkward_names();
+    let from = Runner::new(db.url());
+    let mut add = vec!["add".to_owned(), "--".to_owned()];
+    add.extend(names.iter().cloned());
+    assert_eq!(from.ok(&add), rows(&names));
+
+    let fresh = crate::support::another_db_like(db);
+    let to = Runner::new(fresh.url());
+    assert_eq!(
+        pipe_export_into_import(&from, &to, format),
+        format!("imported {}, skipped 0\n", names.len())
+    );
+    // Same names, same order, so same ids: the exports are byte for byte equal.
+    for f in ["lines", "csv", "json"] {
+        assert_eq!(
+            to.ok(["export", "--format", f]),
+            from.ok(["export", "--format", f]),
+            "{f} export after a {format} round trip"
+        );
+    }
+    assert_eq!(json_names(&to.ok(["export", "--format", "json"])), names);
+    assert_eq!(to.ok(["list"]), rows(&names));
+}
+
+fn round_trip_through_lines_reproduces_awkward_names(db: &TestDb) {
+    round_trip_reproduces_awkward_names(db, "lines");
+}
+
+fn round_trip_through_csv_reproduces_awkward_names(db: &TestDb) {
+    round_trip_reproduces_awkward_names(db, "csv");
+}
+
+fn round_trip_through_json_reproduces_awkward_names(db: &TestDb) {
+    round_trip_reproduces_awkward_names(db, "json");
+}
+
+fn round_trip_of_an_empty_database_imports_nothing(db: &TestDb) {
+    let from = Runner::new(db.url());
+    let fresh = crate::support::another_db_like(db);
+    let to = Runner::new(fresh.url());
+    for format in ["lines", "csv", "json"] {
+        assert_eq!(
+            pipe_export_into_import(&from, &to, format),
+            "imported 0, skipped 0\n",
+            "{format}"
+        );
+    }
+    assert_eq!(to.count(), 0);
+}
+
+fn awkward_names_are_stored_and_found_exactly(db: &TestDb) {
+    let names = awkward_names();
+    let cli = Runner::new(db.url());
+    let mut add = vec!["add".to_owned(), "--".to_owned()];
+    add.extend(names.iter().cloned());
+    assert_eq!(cli.ok(&add), rows(&names));
+    assert_eq!(cli.count(), names.len() as u64);
+    // The SQL-looking names did nothing to the table.
+    assert_eq!(cli.ok(["list"]), rows(&names));
+    for (i, name) in names.iter().enumerate() {
+        let id = i + 1;
+        assert_eq!(
+            cli.ok(["find", "--", name]),
+            format!("{id}\t{name}\n"),
+            "{name:?}"
+        );
+        assert_eq!(cli.ok(["get", &id.to_string()]), format!("{id}\t{name}\n"));
+    }
+    // Precomposed and decomposed are different names, never normalized.
+    assert_eq!(cli.ok(["find", "Zo\u{eb}"]), "13\tZo\u{eb}\n");
+    assert_eq!(cli.ok(["find", "Zoe\u{308}"]), "14\tZoe\u{308}\n");
+}
+
+/// `people export | head -1`: the reader goes away early, which is no error.
+fn stdout_closed_early_exits_0_silently(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    let names: Vec<String> = (1..=30_000)
+        .map(|i| format!("someone with a longish name {i:06}"))
+        .collect();
+    assert_eq!(
+        cli.ok_with_stdin(["import"], names.join("\n")),
+        "imported 30000, skipped 0\n"
+    );
+    for args in [
+        &["export"][..],
+        &["export", "--format", "csv"],
+        &["export", "--format", "json"],
+        &["list"],
+        &["list", "--json"],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("people"))
+            .current_dir(cli.cwd.path())
+            .env_remove("DATABASE_URL")
+            .arg("--database-url")
+            .arg(&cli.url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn people");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("read one line");
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        drop(reader);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read stderr");
+        let status = child.wait().expect("wait for people");
+        assert!(status.success(), "{args:?}: {status:?}, stderr: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
