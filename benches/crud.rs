@@ -413,6 +413,104 @@ fn check_same_setup(dir: &Path) -> Res<String> {
     Ok(people_version)
 }
 
+/// How the statement log is set up for one [`statement_log_cost`] variant.
+#[derive(Clone, Copy)]
+enum LogSetup {
+    /// As every connection has it, and no subscriber at all.
+    Installed,
+    /// Diesel's instrumentation replaced by a closure that does nothing.
+    Removed,
+    /// An app's subscriber at INFO: people::sql events are off.
+    AppAtInfo,
+    /// A subscriber that takes every people::sql event (written to a sink).
+    Listening,
+}
+
+impl LogSetup {
+    const ALL: [LogSetup; 4] = [
+        LogSetup::Installed,
+        LogSetup::Removed,
+        LogSetup::AppAtInfo,
+        LogSetup::Listening,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            LogSetup::Installed => "log installed, no subscriber",
+            LogSetup::Removed => "no instrumentation at all",
+            LogSetup::AppAtInfo => "app subscriber at INFO",
+            LogSetup::Listening => "people::sql=debug to a sink",
+        }
+    }
+}
+
+/// The statement log's price on the hottest call, a point read: get_by_id
+/// over all N ids on one connection per variant (closed before the next),
+/// variants interleaved, `rounds` rounds. Returns the report's table.
+fn statement_log_cost(path: &Path, w: &Workload, rounds: usize) -> Res<String> {
+    use diesel::Connection as _;
+    {
+        let mut conn =
+            people::init(path.to_str().ok_or("path is not UTF-8")?).map_err(err("people::init"))?;
+        people::create_many(&mut conn, &w.names, people::OnConflict::Fail)
+            .map_err(err("people::create_many"))?;
+    }
+    let url = path.to_str().ok_or("path is not UTF-8")?;
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); LogSetup::ALL.len()];
+    for _ in 0..rounds {
+        for (v, setup) in LogSetup::ALL.into_iter().enumerate() {
+            let mut conn = people::open(url).map_err(err("people::open"))?;
+            if let LogSetup::Removed = setup {
+                conn.set_instrumentation(|_: diesel::connection::InstrumentationEvent<'_>| {});
+            }
+            let read_all = |conn: &mut people::DbConnection| {
+                phase(w.n, || {
+                    let mut sum = 0u64;
+                    for &id in &w.ids {
+                        let p = people::get(conn, id).map_err(err("people::get"))?;
+                        sum += p.name.len() as u64;
+                    }
+                    Ok(sum)
+                })
+            };
+            let subscriber = |level| {
+                tracing_subscriber::fmt()
+                    .with_max_level(level)
+                    .with_writer(std::io::sink)
+                    .finish()
+            };
+            let measured = match setup {
+                LogSetup::Installed | LogSetup::Removed => read_all(&mut conn)?,
+                LogSetup::AppAtInfo => {
+                    tracing::subscriber::with_default(subscriber(tracing::Level::INFO), || {
+                        read_all(&mut conn)
+                    })?
+                }
+                LogSetup::Listening => {
+                    tracing::subscriber::with_default(subscriber(tracing::Level::DEBUG), || {
+                        read_all(&mut conn)
+                    })?
+                }
+            };
+            rates[v].push(measured.ops_per_sec());
+        }
+    }
+    let baseline = median(rates[1].clone());
+    let mut table =
+        String::from("| get_by_id with… | ops/s | vs no instrumentation |\n|---|--:|--:|\n");
+    for (v, setup) in LogSetup::ALL.into_iter().enumerate() {
+        let rate = median(rates[v].clone());
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.3}x |",
+            setup.label(),
+            thousands(rate),
+            rate / baseline
+        );
+    }
+    Ok(table)
+}
+
 fn run() -> Res<()> {
     let config = Config::from_args()?;
     let w = Workload::new(config.n);
@@ -490,6 +588,13 @@ fn run() -> Res<()> {
     table.push_str(&ratio_table(RIVAL, &results));
     println!("{table}");
     println!("All checksums equal across contestants and rounds; final state verified.");
+
+    let log_table =
+        statement_log_cost(&scratch.path().join("statement-log.db"), &w, config.rounds)?;
+    println!(
+        "\nThe statement log's price (median of {} round(s)):\n\n{log_table}",
+        config.rounds
+    );
     Ok(())
 }
 

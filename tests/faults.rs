@@ -58,7 +58,7 @@ pub(crate) mod private_cluster;
 /// people's SQLite busy timeout (`SQLITE_BUSY_TIMEOUT` in src/connection.rs).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn chmod(path: &Path, mode: u32) {
+pub(crate) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
@@ -165,7 +165,7 @@ fn a_database_path_that_is_a_directory_fails_in_one_line() {
 // Read-only files and directories
 
 /// How to run `people` without root's power to ignore permission bits.
-struct Unprivileged {
+pub(crate) struct Unprivileged {
     /// Run through `setpriv` as nobody (65534); false when we are not root.
     setpriv: bool,
     /// The binary to run: the build's own, or a copy nobody can reach.
@@ -174,7 +174,7 @@ struct Unprivileged {
 }
 
 /// How to run `people` unprivileged here; only for tests that require [`UNPRIVILEGED`].
-fn unprivileged() -> Unprivileged {
+pub(crate) fn unprivileged() -> Unprivileged {
     if euid() != 0 {
         return Unprivileged {
             setpriv: false,
@@ -214,7 +214,7 @@ fn unprivileged() -> Unprivileged {
 
 impl Unprivileged {
     /// `people --database-url URL args…` in `cwd`, without root's powers.
-    fn people(&self, cwd: &Path, url: &str, args: &[&str]) -> Output {
+    pub(crate) fn people(&self, cwd: &Path, url: &str, args: &[&str]) -> Output {
         let mut cmd = if self.setpriv {
             let mut cmd = Command::new("setpriv");
             cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])

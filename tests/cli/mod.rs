@@ -10,6 +10,7 @@ mod export;
 mod import;
 mod modify;
 mod read;
+mod urls;
 
 /// Every CLI test, for the harness.
 pub(crate) fn tests() -> Vec<crate::support::harness::Test> {
@@ -20,6 +21,7 @@ pub(crate) fn tests() -> Vec<crate::support::harness::Test> {
         modify::tests(),
         import::tests(),
         export::tests(),
+        urls::tests(),
     ]
     .into_iter()
     .flatten()

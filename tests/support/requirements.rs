@@ -105,6 +105,22 @@ pub const POSTGRES_SERVER_BINARIES: Requirement = Requirement {
     },
 };
 
+/// The diesel CLI on the PATH, with SQLite support.
+pub const DIESEL_CLI: Requirement = Requirement {
+    name: "the diesel CLI",
+    probe: || {
+        if runs("diesel", &["--version"]) {
+            Ok(())
+        } else {
+            Err(
+                "`diesel` is not on the PATH (cargo install diesel_cli --no-default-features \
+                 --features sqlite-bundled,postgres-bundled)"
+                    .into(),
+            )
+        }
+    },
+};
+
 /// GNU time, to measure a process's peak memory.
 pub const GNU_TIME: Requirement = Requirement {
     name: "GNU time",
