@@ -187,6 +187,12 @@ fn immediate<T>(conn: &rusqlite::Connection, body: impl FnOnce() -> Res<T>) -> R
     }
 }
 
+/// What people stores as a timestamp: UTC, whole microseconds.
+fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
 fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
     let mut conn = open_rusqlite(path)?;
     let n = w.n;
@@ -196,6 +202,8 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         Ok(Person {
             id: r.get(0)?,
             name: r.get(1)?,
+            created_at: r.get::<_, chrono::NaiveDateTime>(2)?.and_utc(),
+            updated_at: r.get::<_, chrono::NaiveDateTime>(3)?.and_utc(),
         })
     };
 
@@ -206,10 +214,13 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         let mut inserted = 0u64;
         {
             let mut insert = tx
-                .prepare_cached("INSERT INTO person (name) VALUES (?1)")
+                .prepare_cached(
+                    "INSERT INTO person (name, created_at, updated_at) VALUES (?1, ?2, ?2)",
+                )
                 .map_err(err("bulk prepare"))?;
+            let at = now();
             for name in &w.names {
-                inserted += insert.execute([name]).map_err(err("bulk insert"))? as u64;
+                inserted += insert.execute((name, at)).map_err(err("bulk insert"))? as u64;
             }
         }
         tx.commit().map_err(err("bulk commit"))?;
@@ -222,7 +233,7 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         let mut sum = 0u64;
         for &id in &w.ids {
             let p = conn
-                .prepare_cached("SELECT id, name FROM person WHERE id = ?1")
+                .prepare_cached("SELECT id, name, created_at, updated_at FROM person WHERE id = ?1")
                 .and_then(|mut s| s.query_row([id], person))
                 .map_err(err("get_by_id"))?;
             ensure(p.id == id && p.name == w.name_of(id), || {
@@ -238,7 +249,9 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         for &id in &w.ids {
             let name = w.name_of(id);
             let p = conn
-                .prepare_cached("SELECT id, name FROM person WHERE name = ?1")
+                .prepare_cached(
+                    "SELECT id, name, created_at, updated_at FROM person WHERE name = ?1",
+                )
                 .and_then(|mut s| s.query_row([name], person).optional())
                 .map_err(err("get_by_name"))?;
             let p = p.ok_or_else(|| format!("get_by_name({name}) = None"))?;
@@ -253,7 +266,7 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         for &after in &w.page_keys {
             // A bound LIMIT, like the SQL Diesel generates for `people::list`.
             let rows = conn
-                .prepare_cached("SELECT id, name FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .prepare_cached("SELECT id, name, created_at, updated_at FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")
                 .and_then(|mut s| {
                     s.query_map((after, PAGE as i64), person)?
                         .collect::<rusqlite::Result<Vec<_>>>()
@@ -268,9 +281,11 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         let mut sum = 0u64;
         for (i, name) in w.new_names.iter().enumerate() {
             let id = immediate(conn, || {
-                conn.prepare_cached("INSERT INTO person (name) VALUES (?1)")
-                    .and_then(|mut s| s.execute([name]))
-                    .map_err(err("insert_single"))?;
+                conn.prepare_cached(
+                    "INSERT INTO person (name, created_at, updated_at) VALUES (?1, ?2, ?2)",
+                )
+                .and_then(|mut s| s.execute((name, now())))
+                .map_err(err("insert_single"))?;
                 Ok(conn.last_insert_rowid())
             })?;
             let expected = (n + 1 + i) as i64;
@@ -287,8 +302,8 @@ fn run_rusqlite(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
         for (i, name) in w.renames.iter().enumerate() {
             let id = (i + 1) as i32;
             let changed = immediate(conn, || {
-                conn.prepare_cached("UPDATE person SET name = ?1 WHERE id = ?2")
-                    .and_then(|mut s| s.execute((name, id)))
+                conn.prepare_cached("UPDATE person SET name = ?1, updated_at = ?2 WHERE id = ?3")
+                    .and_then(|mut s| s.execute((name, now(), id)))
                     .map_err(err("rename"))
             })?;
             ensure(changed == 1, || {

@@ -353,10 +353,23 @@ fn open_postgres(url: &str) -> Res<postgres::Client> {
     Ok(client)
 }
 
+/// What people stores as a timestamp: UTC, whole microseconds.
+fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
 fn person(row: &postgres::Row) -> Res<Person> {
+    let time = |i| {
+        row.try_get::<_, chrono::NaiveDateTime>(i)
+            .map(|t| t.and_utc())
+            .map_err(err("timestamp column"))
+    };
     Ok(Person {
         id: row.try_get(0).map_err(err("id column"))?,
         name: row.try_get(1).map_err(err("name column"))?,
+        created_at: time(2)?,
+        updated_at: time(3)?,
     })
 }
 
@@ -389,21 +402,28 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
     // Every statement is prepared once (a named server-side statement, like
     // Diesel's cache) and reused.
     let mut prepare = |sql: &str| client.prepare(sql).map_err(err(sql));
-    let insert = prepare("INSERT INTO person (name) VALUES ($1)")?;
-    let by_id = prepare("SELECT id, name FROM person WHERE id = $1")?;
-    let by_name = prepare("SELECT id, name FROM person WHERE name = $1")?;
+    let insert = prepare("INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2)")?;
+    let by_id = prepare("SELECT id, name, created_at, updated_at FROM person WHERE id = $1")?;
+    let by_name = prepare("SELECT id, name, created_at, updated_at FROM person WHERE name = $1")?;
     // A bound LIMIT, like the SQL Diesel generates for `people::list`.
-    let page = prepare("SELECT id, name FROM person WHERE id > $1 ORDER BY id LIMIT $2")?;
-    let insert_returning_id = prepare("INSERT INTO person (name) VALUES ($1) RETURNING id")?;
-    let rename = prepare("UPDATE person SET name = $1 WHERE id = $2")?;
+    let page = prepare(
+        "SELECT id, name, created_at, updated_at FROM person WHERE id > $1 ORDER BY id LIMIT $2",
+    )?;
+    let insert_returning_id = prepare(
+        "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id",
+    )?;
+    let rename = prepare("UPDATE person SET name = $1, updated_at = $2 WHERE id = $3")?;
     let delete = prepare("DELETE FROM person WHERE id = $1")?;
     let client = &mut client;
 
     out.push(phase(n, || {
         let inserted = in_transaction(client, |tx| {
             let mut inserted = 0u64;
+            let at = now();
             for name in &w.names {
-                inserted += tx.execute(&insert, &[name]).map_err(err("bulk insert"))?;
+                inserted += tx
+                    .execute(&insert, &[name, &at])
+                    .map_err(err("bulk insert"))?;
             }
             Ok(inserted)
         })?;
@@ -456,7 +476,7 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
         let mut sum = 0u64;
         for (i, name) in w.new_names.iter().enumerate() {
             let id: i32 = in_transaction(client, |tx| {
-                tx.query_one(&insert_returning_id, &[name])
+                tx.query_one(&insert_returning_id, &[name, &now()])
                     .and_then(|row| row.try_get(0))
                     .map_err(err("insert_single"))
             })?;
@@ -474,7 +494,8 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
         for (i, name) in w.renames.iter().enumerate() {
             let id = (i + 1) as i32;
             let changed = in_transaction(client, |tx| {
-                tx.execute(&rename, &[name, &id]).map_err(err("rename"))
+                tx.execute(&rename, &[name, &now(), &id])
+                    .map_err(err("rename"))
             })?;
             ensure(changed == 1, || {
                 format!("rename({id}) changed {changed} rows")

@@ -23,6 +23,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// SQLite's AUTOINCREMENT counters: the highest id each table handed out.
+    sqlite_sequence (name) {
+        name -> Text,
+        seq -> BigInt,
+    }
+}
+
 #[cfg(feature = "postgres")]
 diesel::table! {
     information_schema.tables (table_name) {

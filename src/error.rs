@@ -63,6 +63,32 @@ pub enum Error {
         versions: Vec<String>,
     },
 
+    /// The database has a `person` table but no people migration history:
+    /// another tool made it (Flask-SQLAlchemy's `db.create_all()`, say).
+    /// Nothing was written; [`adopt`](crate::adopt::adopt) takes it over.
+    #[error(
+        "the database has a person table but no people migration history (another tool made it?); \
+         nothing was changed: take it over with `people adopt`"
+    )]
+    NeedsAdoption,
+
+    /// [`adopt`](crate::adopt::adopt) cannot take the database over; nothing was written.
+    #[error("cannot adopt the database: {reason}")]
+    AdoptionRefused {
+        /// Why: no table, already managed, a different shape, or bad rows.
+        reason: String,
+    },
+
+    /// [`copy`](crate::copy::copy) refuses a target that already holds people.
+    #[error(
+        "the target database already holds {people} {}; copy needs an empty one",
+        if *people == 1 { "person" } else { "people" }
+    )]
+    TargetNotEmpty {
+        /// How many.
+        people: i64,
+    },
+
     /// The database URL is not usable (bad parameter, unsupported scheme...).
     #[error("invalid database URL {url}: {reason}")]
     InvalidUrl {

@@ -52,7 +52,7 @@
 //!   server) shares a [`Pool`] and checks out one connection per request or
 //!   job: `let mut conn = pool.get()?; people::get(&mut conn, id)`. Every
 //!   pooled connection gets the same setup as [`open`].
-//! * **Tests:** the `test-util` feature gives [`test_util::TestDb`], a fresh
+//! * **Tests:** the `test-util` feature gives `test_util::TestDb`, a fresh
 //!   migrated database per test (a temp SQLite file, or a uniquely named
 //!   PostgreSQL database) that deletes itself when dropped.
 //! * **Logging:** every statement is a `tracing` event under the
@@ -70,16 +70,18 @@
 //! |---|---|---|
 //! | `cli` | yes | the `people` binary (clap, anyhow, dotenvy, indicatif, tracing-subscriber); implies `formats` |
 //! | `postgres` | yes | PostgreSQL, with a bundled libpq and a vendored OpenSSL |
-//! | `formats` | with `cli` | [`formats`]: import/export as lines, CSV or JSON (csv, serde_json); implies `serde` |
+//! | `formats` | with `cli` | `people::formats`: import/export as lines, CSV or JSON (csv, serde_json); implies `serde` |
 //! | `serde` | with `formats` | `Serialize`/`Deserialize` for [`Person`] and [`PersonName`] |
-//! | `test-util` | no | [`test_util::TestDb`] (tempfile) |
+//! | `test-util` | no | `test_util::TestDb` (tempfile) |
 
 #![warn(missing_docs)]
 
+pub mod adopt;
 mod catalog;
 // Also holds what `#[derive(MultiConnection)]` generates, which has no docs.
 #[allow(missing_docs)]
 mod connection;
+pub mod copy;
 mod database;
 mod error;
 #[cfg(feature = "formats")]

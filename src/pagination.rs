@@ -308,6 +308,8 @@ mod tests {
             .map(|i| Person {
                 id: i as i32,
                 name: format!("p{i}"),
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                updated_at: chrono::DateTime::UNIX_EPOCH,
             })
             .collect();
         Pagination {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::connection::{DbConnection, MultiBackend, transaction, with_inner};
 use crate::error::{Error, Result};
-use crate::models::{NewPerson, Person};
+use crate::models::{NewPerson, Person, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
 use crate::schema::person;
 
@@ -65,7 +65,7 @@ where
     // read with `get_result` never does, and the -wal file grows without bound.
     transaction(conn, |conn| {
         with_inner!(conn, |c| diesel::insert_into(person::table)
-            .values(NewPerson::new(&name))
+            .values(NewPerson::new(&name, now()))
             .returning(Person::as_returning())
             .get_result(c))
     })
@@ -106,18 +106,20 @@ where
     I::Item: TryInto<PersonName>,
     Error: From<<I::Item as TryInto<PersonName>>::Error>,
 {
+    // One time for the whole batch: it is one transaction.
+    let at = now();
     transaction(conn, |conn| {
         let mut report = BulkReport::default();
         let mut batch = Vec::with_capacity(BATCH_SIZE);
         for name in names {
             batch.push(name.try_into()?);
             if batch.len() == BATCH_SIZE {
-                insert_batch(conn, &batch, on_conflict, &mut report)?;
+                insert_batch(conn, &batch, at, on_conflict, &mut report)?;
                 batch.clear();
             }
         }
         if !batch.is_empty() {
-            insert_batch(conn, &batch, on_conflict, &mut report)?;
+            insert_batch(conn, &batch, at, on_conflict, &mut report)?;
         }
         Ok(report)
     })
@@ -126,10 +128,11 @@ where
 fn insert_batch(
     conn: &mut DbConnection,
     batch: &[PersonName],
+    at: chrono::DateTime<chrono::Utc>,
     on_conflict: OnConflict,
     report: &mut BulkReport,
 ) -> Result<()> {
-    let rows: Vec<NewPerson<'_>> = batch.iter().map(NewPerson::new).collect();
+    let rows: Vec<NewPerson<'_>> = batch.iter().map(|name| NewPerson::new(name, at)).collect();
     // Diesel cannot build a batch INSERT on the multi-connection: each
     // backend gets its own (identical) statement.
     let inserted = match on_conflict {
@@ -344,7 +347,8 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-/// Renames a person and returns the updated row.
+/// Renames a person and returns the updated row: `updated_at` advances,
+/// `created_at` stays, in the one UPDATE statement.
 ///
 /// # Errors
 /// [`Error::InvalidName`], [`Error::NameTaken`], or [`Error::NotFound`].
@@ -362,23 +366,21 @@ where
     Error: From<N::Error>,
 {
     let new_name = new_name.try_into()?;
-    // No RETURNING: the row is exactly (id, new_name) if one was updated, and
-    // an UPDATE is never a cached statement in Diesel, so every byte of SQL counts.
-    let updated = transaction(conn, |conn| {
+    let updated_at = now().naive_utc();
+    transaction(conn, |conn| {
         with_inner!(conn, |c| diesel::update(
             person::table.filter(person::id.eq(id))
         )
-        .set(person::name.eq(new_name.as_str()))
-        .execute(c))
+        .set((
+            person::name.eq(new_name.as_str()),
+            person::updated_at.eq(updated_at)
+        ))
+        .returning(Person::as_returning())
+        .get_result(c)
+        .optional())
     })
-    .map_err(|e| Error::from_write(e, new_name.as_str()))?;
-    match updated {
-        0 => Err(Error::NotFound { id }),
-        _ => Ok(Person {
-            id,
-            name: new_name.into_string(),
-        }),
-    }
+    .map_err(|e| Error::from_write(e, new_name.as_str()))?
+    .ok_or(Error::NotFound { id })
 }
 
 /// Deletes a person and returns the deleted row. Its id is never reused.

@@ -4,5 +4,7 @@ diesel::table! {
     person (id) {
         id -> Integer,
         name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

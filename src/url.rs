@@ -73,14 +73,16 @@ pub enum Synchronous {
 /// ```
 /// use people::{Backend, DatabaseUrl};
 ///
+/// let url = DatabaseUrl::parse("sqlite:///srv/people.db")?;
+/// assert_eq!(url.backend(), Backend::Sqlite);
+/// assert_eq!(url.sqlite_path(), Some(std::path::Path::new("/srv/people.db")));
+/// assert!(DatabaseUrl::parse("sqlite:////srv/people.db").is_err());
+/// # #[cfg(feature = "postgres")] {
 /// let url: DatabaseUrl = "postgres://app:s3cret@db:5432/people".parse()?;
 /// assert_eq!(url.backend(), Backend::Postgres);
 /// assert_eq!(url.to_string(), "postgres://app:***@db:5432/people");
 /// assert_eq!(format!("{url:?}"), r#"DatabaseUrl("postgres://app:***@db:5432/people")"#);
-///
-/// let url = DatabaseUrl::parse("sqlite:///srv/people.db")?;
-/// assert_eq!(url.sqlite_path(), Some(std::path::Path::new("/srv/people.db")));
-/// assert!(DatabaseUrl::parse("sqlite:////srv/people.db").is_err());
+/// # }
 /// # Ok::<(), people::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]

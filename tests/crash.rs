@@ -74,7 +74,7 @@ const TOP_UP: usize = 5_000;
 /// database.
 pub(crate) fn tests() -> Vec<Test> {
     type Scenario = fn(&str, Backend, &str);
-    let scenarios: [(&str, Scenario); 3] = [
+    let scenarios: [(&str, Scenario); 5] = [
         (
             "import_killed_at_random_moments_keeps_the_old_count_or_adds_all_100000",
             import_killed_at_random_moments_keeps_the_old_count_or_adds_all_100000,
@@ -86,6 +86,14 @@ pub(crate) fn tests() -> Vec<Test> {
         (
             "acknowledged_renames_and_deletes_survive_kills_at_random_moments",
             acknowledged_renames_and_deletes_survive_kills_at_random_moments,
+        ),
+        (
+            "an_upgrade_killed_at_random_moments_leaves_v1_or_v2_and_the_next_open_finishes",
+            an_upgrade_killed_at_random_moments_leaves_v1_or_v2_and_the_next_open_finishes,
+        ),
+        (
+            "an_adoption_killed_at_random_moments_leaves_the_original_or_the_adopted_table",
+            an_adoption_killed_at_random_moments_leaves_the_original_or_the_adopted_table,
         ),
     ];
     let mut tests = Vec::new();
@@ -476,6 +484,260 @@ impl Transcript {
             );
         }
         model
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The schema's life: an upgrade, an adoption
+
+/// Rows in the v1 or foreign database that is upgraded or adopted: enough
+/// that SQLite's table rebuild takes a while (PostgreSQL's upgrade is a
+/// catalog change, so there the kills mostly land around it).
+const LIFECYCLE_ROWS: usize = 100_000;
+/// Kills per lifecycle test (`PEOPLE_CRASH_KILLS` overrides it).
+const LIFECYCLE_KILLS: u32 = 10;
+
+/// Scenario 4: `people migrate` upgrading a v1 database of 100,000 people to
+/// v2 is killed at random moments. Afterwards the database is v1 intact or v2
+/// complete, never in between, and the next open finishes the job.
+fn an_upgrade_killed_at_random_moments_leaves_v1_or_v2_and_the_next_open_finishes(
+    url: &str,
+    backend: Backend,
+    test: &str,
+) {
+    let mut ctx = Ctx::new(test);
+    let dir = work_dir();
+    let wanted = kills_per_test(LIFECYCLE_KILLS);
+    let (mut v1_states, mut v2_states, mut finished) = (0u32, 0u32, 0u32);
+    let mut upgrade_time = None;
+    while ctx.kills < wanted {
+        ctx.next_run(wanted);
+        make_v1(url, backend, &ctx);
+        let mut command = people_command(dir.path(), url);
+        command.arg("migrate");
+        let Some(time) = upgrade_time else {
+            // The first run is not killed: it says how long an upgrade takes.
+            let run = run_and_kill(command, KillAt::after(Duration::from_secs(600)));
+            assert!(
+                run.status.success(),
+                "{ctx}: the uninterrupted upgrade failed: {run}"
+            );
+            upgrade_time = Some(run.elapsed);
+            continue;
+        };
+        let run = run_and_kill(
+            command,
+            KillAt::after(ctx.rng.between(time.mul_f64(0.02), time.mul_f64(1.1))),
+        );
+        ctx.kills += u32::from(run.killed);
+        if !run.killed {
+            finished += 1;
+            upgrade_time = Some(run.elapsed);
+        }
+        // As the kill left it, before anything migrates it.
+        let mut conn = open_without_migrating(url, &ctx);
+        let versions = crate::upgrade::applied(&mut conn);
+        match versions.as_slice() {
+            [v1] if v1 == crate::upgrade::V1 => {
+                v1_states += 1;
+                assert!(
+                    !run.status.success(),
+                    "{ctx}: migrate succeeded but left v1: {run}"
+                );
+                assert_eq!(count_rows(&mut conn, &ctx), LIFECYCLE_ROWS as i64, "{ctx}");
+            }
+            [v1, v2] if v1 == crate::upgrade::V1 && v2 == crate::upgrade::V2 => v2_states += 1,
+            other => panic!("{ctx}: after the kill the versions are {other:?} ({run})"),
+        }
+        drop(conn);
+        // The next open finishes the job, every row and the sequence intact.
+        let mut conn = open_after_crash(url, backend, &ctx);
+        assert_eq!(
+            crate::upgrade::applied(&mut conn),
+            [crate::upgrade::V1, crate::upgrade::V2],
+            "{ctx}"
+        );
+        check_lifecycle_rows(&mut conn, &ctx);
+    }
+    eprintln!(
+        "{test}: {} kills ({v1_states} left v1, {v2_states} v2), {finished} upgrade(s) finished \
+         first; an upgrade of {LIFECYCLE_ROWS} people took {:.2?}; seed {}",
+        ctx.kills,
+        upgrade_time.unwrap_or_default(),
+        ctx.seed
+    );
+}
+
+/// Scenario 5: `people adopt` of a Flask-shaped table of 100,000 people is
+/// killed at random moments. Afterwards the database holds the original
+/// table untouched or the adopted one complete; adopting again finishes.
+fn an_adoption_killed_at_random_moments_leaves_the_original_or_the_adopted_table(
+    url: &str,
+    backend: Backend,
+    test: &str,
+) {
+    let mut ctx = Ctx::new(test);
+    let dir = work_dir();
+    let wanted = kills_per_test(LIFECYCLE_KILLS);
+    let (mut originals, mut adopted, mut finished) = (0u32, 0u32, 0u32);
+    let mut adopt_time = None;
+    while ctx.kills < wanted {
+        ctx.next_run(wanted);
+        make_flask_table(url, backend, &ctx);
+        let mut command = people_command(dir.path(), url);
+        command.arg("adopt");
+        let Some(time) = adopt_time else {
+            let run = run_and_kill(command, KillAt::after(Duration::from_secs(600)));
+            assert!(
+                run.status.success(),
+                "{ctx}: the uninterrupted adoption failed: {run}"
+            );
+            adopt_time = Some(run.elapsed);
+            continue;
+        };
+        let run = run_and_kill(
+            command,
+            KillAt::after(ctx.rng.between(time.mul_f64(0.02), time.mul_f64(1.1))),
+        );
+        ctx.kills += u32::from(run.killed);
+        if !run.killed {
+            finished += 1;
+            adopt_time = Some(run.elapsed);
+        }
+        let mut conn = open_without_migrating(url, &ctx);
+        let versions = crate::upgrade::applied(&mut conn);
+        if versions.is_empty() {
+            originals += 1;
+            assert!(
+                !run.status.success(),
+                "{ctx}: adopt succeeded but changed nothing: {run}"
+            );
+            assert!(
+                matches!(
+                    people::migrations::run_migrations(&mut conn),
+                    Err(people::Error::NeedsAdoption)
+                ),
+                "{ctx}: the original table is not as another tool made it"
+            );
+            assert_eq!(count_rows(&mut conn, &ctx), LIFECYCLE_ROWS as i64, "{ctx}");
+            let adopted_now =
+                people::adopt::adopt(&mut conn, |row| panic!("{ctx}: bad row {row:?}"))
+                    .unwrap_or_else(|e| panic!("{ctx}: adopting again: {e}"));
+            assert_eq!(adopted_now.people, LIFECYCLE_ROWS as u64, "{ctx}");
+        } else {
+            adopted += 1;
+            assert_eq!(versions, [crate::upgrade::V1, crate::upgrade::V2], "{ctx}");
+        }
+        drop(conn);
+        let mut conn = open_after_crash(url, backend, &ctx);
+        check_lifecycle_rows(&mut conn, &ctx);
+    }
+    eprintln!(
+        "{test}: {} kills ({originals} left the original, {adopted} adopted), {finished} \
+         adoption(s) finished first; an adoption of {LIFECYCLE_ROWS} people took {:.2?}; seed {}",
+        ctx.kills,
+        adopt_time.unwrap_or_default(),
+        ctx.seed
+    );
+}
+
+/// The database as it is, without migrations: `people::open`.
+fn open_without_migrating(url: &str, ctx: &Ctx) -> DbConnection {
+    people::open(url).unwrap_or_else(|e| panic!("{ctx}: open after the kill: {e}"))
+}
+
+fn count_rows(conn: &mut DbConnection, ctx: &Ctx) -> i64 {
+    use diesel::{QueryDsl, RunQueryDsl};
+    people::schema::person::table
+        .count()
+        .get_result(conn)
+        .unwrap_or_else(|e| panic!("{ctx}: count: {e}"))
+}
+
+/// Every `person-N` is there under id N, and a new person gets a new id.
+fn check_lifecycle_rows(conn: &mut DbConnection, ctx: &Ctx) {
+    let all = snapshot(conn, ctx);
+    assert_eq!(all.len(), LIFECYCLE_ROWS, "{ctx}");
+    for id in [1, LIFECYCLE_ROWS as i32 / 2, LIFECYCLE_ROWS as i32] {
+        assert_eq!(
+            all.get(&id).map(String::as_str),
+            Some(format!("person-{id}").as_str()),
+            "{ctx}"
+        );
+    }
+    let next = people::create(conn, format!("after run {}", ctx.run))
+        .unwrap_or_else(|e| panic!("{ctx}: create after: {e}"));
+    assert!(
+        next.id > LIFECYCLE_ROWS as i32,
+        "{ctx}: id {} reused",
+        next.id
+    );
+    people::delete(conn, next.id).unwrap_or_else(|e| panic!("{ctx}: delete: {e}"));
+}
+
+/// Puts the database at `url` back to v1 holding `person-1`..`person-N`.
+fn make_v1(url: &str, backend: Backend, ctx: &Ctx) {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+    let mut conn = people::init(url).unwrap_or_else(|e| panic!("{ctx}: init: {e}"));
+    let reverted = match &mut conn {
+        DbConnection::Sqlite(c) => c
+            .revert_last_migration(people::migrations::SQLITE)
+            .map(drop),
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => c
+            .revert_last_migration(people::migrations::POSTGRES)
+            .map(drop),
+        _ => panic!("{ctx}: a backend this test does not know"),
+    };
+    reverted.unwrap_or_else(|e| panic!("{ctx}: revert to v1: {e}"));
+    conn.batch_execute(&fill(backend, false))
+        .unwrap_or_else(|e| panic!("{ctx}: fill v1: {e}"));
+}
+
+/// Replaces whatever is at `url` with a table as Flask-SQLAlchemy's
+/// `create_all()` makes it, holding `person-1`..`person-N`.
+fn make_flask_table(url: &str, backend: Backend, ctx: &Ctx) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = open_without_migrating(url, ctx);
+    let drop_all = match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER IF EXISTS person_updated_at; DROP TABLE IF EXISTS person; \
+                            DROP TABLE IF EXISTS __diesel_schema_migrations;"
+        }
+        _ => {
+            "DROP TABLE IF EXISTS person; DROP TABLE IF EXISTS __diesel_schema_migrations; \
+              DROP FUNCTION IF EXISTS person_set_updated_at();"
+        }
+    };
+    let id = match backend {
+        Backend::Sqlite => "INTEGER NOT NULL",
+        _ => "SERIAL NOT NULL",
+    };
+    conn.batch_execute(&format!(
+        "{drop_all} CREATE TABLE person (id {id}, name VARCHAR(80) NOT NULL, PRIMARY KEY (id), UNIQUE (name)); {}",
+        fill(backend, true)
+    ))
+    .unwrap_or_else(|e| panic!("{ctx}: make the Flask table: {e}"));
+}
+
+/// SQL that empties `person` and fills it with `person-1`..`person-N` under ids 1..N.
+fn fill(backend: Backend, restart: bool) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "DELETE FROM person; {} WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < {LIFECYCLE_ROWS}) INSERT INTO person (id, name) SELECT i, 'person-' || i FROM n;",
+            if restart {
+                ""
+            } else {
+                "DELETE FROM sqlite_sequence WHERE name = 'person';"
+            }
+        ),
+        _ => format!(
+            "DELETE FROM person; INSERT INTO person (id, name) SELECT i, 'person-' || i \
+             FROM generate_series(1, {LIFECYCLE_ROWS}) AS i; \
+             SELECT setval(pg_get_serial_sequence('person', 'id'), {LIFECYCLE_ROWS});"
+        ),
     }
 }
 

@@ -14,6 +14,8 @@ crate::support::tests! {
         get_missing_id_is_not_found,
         find_by_name_absent_is_none,
         rename_changes_only_the_name,
+        create_sets_both_timestamps_to_now_in_utc,
+        the_database_keeps_updated_at_true_for_another_programs_writes,
         rename_to_taken_name_is_refused_and_changes_nothing,
         rename_missing_id_is_not_found,
         delete_returns_the_row_and_its_id_is_never_reused,
@@ -139,16 +141,67 @@ fn rename_changes_only_the_name(db: &TestDb) {
     let mut conn = db.connect().unwrap();
     let alice = people::create(&mut conn, "Alice").unwrap();
     let bob = people::create(&mut conn, "Bob").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
     let renamed = people::rename(&mut conn, alice.id, "Alicia").unwrap();
     assert_eq!(
         renamed,
         Person {
-            id: alice.id,
-            name: "Alicia".into()
+            name: "Alicia".into(),
+            updated_at: renamed.updated_at,
+            ..alice.clone()
         }
     );
+    assert!(renamed.updated_at > alice.updated_at, "{renamed:?}");
+    assert_eq!(people::get(&mut conn, alice.id).unwrap(), renamed);
     assert_eq!(people::get(&mut conn, bob.id).unwrap(), bob);
     assert_eq!(people::find_by_name(&mut conn, "Alice").unwrap(), None);
+}
+
+fn create_sets_both_timestamps_to_now_in_utc(db: &TestDb) {
+    let mut conn = db.connect().unwrap();
+    let before = chrono::Utc::now();
+    let alice = people::create(&mut conn, "Alice").unwrap();
+    let after = chrono::Utc::now();
+    assert_eq!(alice.created_at, alice.updated_at);
+    assert!(
+        before - chrono::TimeDelta::microseconds(1) <= alice.created_at
+            && alice.created_at <= after,
+        "{alice:?} not between {before} and {after}"
+    );
+    // Stored to the microsecond: it reads back exactly.
+    assert_eq!(alice.created_at.timestamp_subsec_nanos() % 1_000, 0);
+    assert_eq!(people::get(&mut conn, alice.id).unwrap(), alice);
+    let report = people::create_many(&mut conn, ["Bo", "Cy"], OnConflict::Fail).unwrap();
+    assert_eq!(report.inserted, 2);
+    let bo = people::find_by_name(&mut conn, "Bo").unwrap().unwrap();
+    let cy = people::find_by_name(&mut conn, "Cy").unwrap().unwrap();
+    assert_eq!(
+        (bo.created_at, bo.updated_at),
+        (cy.created_at, cy.updated_at)
+    );
+    assert!(bo.created_at >= alice.created_at);
+}
+
+fn the_database_keeps_updated_at_true_for_another_programs_writes(db: &TestDb) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = db.connect().unwrap();
+    // Another program names neither column: the defaults fill them.
+    conn.batch_execute("INSERT INTO person (name) VALUES ('Other')")
+        .unwrap();
+    let other = people::find_by_name(&mut conn, "Other").unwrap().unwrap();
+    let now = chrono::Utc::now();
+    assert!(
+        (now - other.created_at).num_seconds().abs() < 60,
+        "{other:?}"
+    );
+    assert_eq!(other.created_at, other.updated_at);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // ... nor updated_at when it renames: the trigger advances it.
+    conn.batch_execute("UPDATE person SET name = 'Renamed' WHERE name = 'Other'")
+        .unwrap();
+    let renamed = people::get(&mut conn, other.id).unwrap();
+    assert_eq!(renamed.created_at, other.created_at);
+    assert!(renamed.updated_at > other.updated_at, "{renamed:?}");
 }
 
 fn rename_to_taken_name_is_refused_and_changes_nothing(db: &TestDb) {

@@ -97,7 +97,7 @@ fn count_of(url: &str) -> i64 {
 
 /// Every command that opens the database, with the arguments it needs.
 /// `input` is an import file holding one valid name.
-pub(super) fn every_command(input: &Path) -> Vec<Vec<String>> {
+pub(crate) fn every_command(input: &Path) -> Vec<Vec<String>> {
     let input = input.display().to_string();
     [
         vec!["count"],

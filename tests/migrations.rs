@@ -6,7 +6,9 @@ use diesel::RunQueryDsl;
 use diesel_migrations::MigrationHarness;
 use people::{DbConnection, Error};
 
-const FIRST_VERSION: &str = "20250101000000";
+/// Every version, oldest first, and as `people migrate` prints them.
+const VERSIONS: [&str; 2] = [crate::upgrade::V1, crate::upgrade::V2];
+const ALL_APPLIED: &str = "20250101000000\n20261126000000\n";
 
 crate::support::tests! {
     plain {
@@ -70,7 +72,7 @@ fn migrations_apply_once_and_report_their_versions(db: &TestDb) {
     let mut conn = people::open(&url).unwrap();
     assert_eq!(
         people::migrations::run_migrations(&mut conn).unwrap(),
-        [FIRST_VERSION]
+        VERSIONS
     );
     assert!(
         people::migrations::run_migrations(&mut conn)
@@ -90,7 +92,7 @@ fn migrations_revert_and_redo_cleanly(db: &TestDb) {
     );
     assert_eq!(
         people::migrations::run_migrations(&mut conn).unwrap(),
-        [FIRST_VERSION]
+        VERSIONS
     );
     assert_eq!(people::count(&mut conn).unwrap(), 0);
     people::create(&mut conn, "Alice").unwrap();
@@ -168,7 +170,7 @@ fn four_processes_migrating_a_fresh_database_at_once_apply_it_exactly_once(db: &
             .iter()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .collect();
-        let applied = stdouts.iter().filter(|s| s.trim() == FIRST_VERSION).count();
+        let applied = stdouts.iter().filter(|s| *s == ALL_APPLIED).count();
         let up_to_date = stdouts.iter().filter(|s| s.trim() == "up to date").count();
         assert_eq!((applied, up_to_date), (1, 3), "{stdouts:?}");
     }
@@ -296,10 +298,7 @@ fn migrate_creates_a_missing_postgres_database() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&first.stdout),
-        format!("{FIRST_VERSION}\n")
-    );
+    assert_eq!(String::from_utf8_lossy(&first.stdout), ALL_APPLIED);
     assert!(String::from_utf8_lossy(&first.stderr).starts_with("created database"));
     assert_eq!(String::from_utf8_lossy(&second.stdout), "up to date\n");
     assert!(second.stderr.is_empty());

@@ -50,11 +50,16 @@ fn all_sql_is_built_by_diesel_or_fixed_strings() {
             .to_string_lossy()
             .into_owned();
         let source = std::fs::read_to_string(&file).unwrap();
-        for (number, line) in source.lines().enumerate() {
+        let lines: Vec<&str> = source.lines().collect();
+        for (number, line) in lines.iter().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
             for call in RAW_SQL_CALLS {
                 let Some(at) = code.find(call) else { continue };
-                let argument = code[at + call.len()..].trim_start();
+                let mut argument = code[at + call.len()..].trim_start();
+                if argument.is_empty() {
+                    // rustfmt put the argument on the next line.
+                    argument = lines.get(number + 1).map_or("", |next| next.trim_start());
+                }
                 if argument.starts_with('"') {
                     continue; // a fixed string
                 }

@@ -7,8 +7,12 @@
 mod support;
 
 #[cfg(feature = "cli")]
+mod adopt;
+#[cfg(feature = "cli")]
 mod cli;
 mod concurrency;
+#[cfg(feature = "cli")]
+mod copy;
 #[cfg(feature = "cli")]
 mod crash;
 mod crud;
@@ -23,6 +27,7 @@ mod properties;
 #[cfg(all(feature = "cli", feature = "postgres"))]
 mod reliability_report;
 mod security;
+mod upgrade;
 
 use support::harness::Test;
 
@@ -32,7 +37,9 @@ pub(crate) fn all_tests() -> Vec<Test> {
     #[cfg(feature = "cli")]
     tests.extend(
         [
+            adopt::tests(),
             cli::tests(),
+            copy::tests(),
             crash::tests(),
             faults::tests(),
             hostile::tests(),
@@ -50,6 +57,7 @@ pub(crate) fn all_tests() -> Vec<Test> {
     #[cfg(all(feature = "cli", feature = "postgres"))]
     tests.extend(reliability_report::tests());
     tests.extend(security::tests());
+    tests.extend(upgrade::tests());
     tests
 }
 

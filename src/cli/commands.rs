@@ -12,15 +12,24 @@ use super::{Command, FormatArg, ListArgs};
 const STREAM_BATCH: i64 = 1_000;
 
 pub fn run(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
-    if let Command::Migrate = command {
-        return migrate(url);
+    match command {
+        Command::Migrate { status: false } => migrate(url),
+        Command::Migrate { status: true } => migrate_status(url),
+        Command::Adopt => adopt(url),
+        Command::Copy { from, to } => copy(&from, &to),
+        on_people => run_on_people(on_people, url),
     }
+}
+
+/// The commands that work on the people of an opened, migrated database.
+fn run_on_people(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
     let mut conn = open(url)?;
     let conn = &mut conn;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match command {
-        Command::Migrate => unreachable!("handled above"),
+        // Dispatched by `run`, which does not open the database first.
+        Command::Migrate { .. } | Command::Adopt | Command::Copy { .. } => {}
         Command::Add { names } => add(conn, &names, &mut out)?,
         Command::Get { id } => print_row(&mut out, &people::get(conn, id)?)?,
         Command::Find { name } => match people::find_by_name(conn, &name)? {
@@ -92,6 +101,55 @@ fn migrate(url: &DatabaseUrl) -> anyhow::Result<()> {
     for version in applied {
         writeln!(out, "{version}")?;
     }
+    Ok(())
+}
+
+fn migrate_status(url: &DatabaseUrl) -> anyhow::Result<()> {
+    use people::migrations::State;
+    let mut conn = people::open(url)?;
+    let mut out = io::stdout().lock();
+    for migration in people::migrations::status(&mut conn)? {
+        let state = match migration.state {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            _ => "unknown",
+        };
+        writeln!(out, "{state}\t{}\t{}", migration.version, migration.name)?;
+    }
+    Ok(())
+}
+
+fn adopt(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let mut conn = people::open(url)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    // Each offending row as it is found: a million bad rows stream through.
+    let mut write_error = None;
+    let adopted = people::adopt::adopt(&mut conn, |row| {
+        if write_error.is_none() {
+            if let Err(e) = writeln!(out, "{}\t{}", row.id, row.reason) {
+                write_error = Some(e);
+            }
+        }
+    });
+    out.flush()?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    writeln!(out, "adopted {} people", adopted?.people)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let from = DatabaseUrl::parse(from)?;
+    let to = DatabaseUrl::parse(to)?;
+    let mut source = people::init(&from)?;
+    people::migrations::create_database_if_missing(&to)?;
+    let mut target = people::init(&to)?;
+    let progress = progress_bar("{spinner} {human_pos} people copied ({per_sec})");
+    let copied = people::copy::copy(&mut source, &mut target, |n| progress.set_position(n));
+    progress.finish_and_clear();
+    println!("copied {} people", copied?.people);
     Ok(())
 }
 
@@ -198,7 +256,7 @@ fn import(
         }
         _ => Box::new(io::BufReader::new(io::stdin())),
     };
-    let progress = progress_bar();
+    let progress = progress_bar("{spinner} {human_pos} names read ({per_sec})");
     let names = people::formats::read_names(input, format.into()).inspect(|_| progress.inc(1));
     let on_conflict = if skip_existing {
         OnConflict::Skip
@@ -217,14 +275,12 @@ fn import(
 }
 
 /// A counter on stderr when a person is watching, nothing otherwise.
-fn progress_bar() -> indicatif::ProgressBar {
+fn progress_bar(template: &str) -> indicatif::ProgressBar {
     if !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} {human_pos} names read ({per_sec})")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar

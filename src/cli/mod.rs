@@ -38,7 +38,27 @@ pub struct Cli {
 enum Command {
     /// Create the database if needed (PostgreSQL), apply pending migrations;
     /// print each applied version, or `up to date`.
-    Migrate,
+    Migrate {
+        /// Only list each migration as `applied`, `pending` or `unknown`
+        /// (applied by a newer people), with its version and name; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Take over a database another tool made (Flask-SQLAlchemy's
+    /// `db.create_all()`): check its person table and every row, then give it
+    /// people's constraints and migrations, keeping every id and name. Rows
+    /// that break the rules are printed as `ID<TAB>REASON` and nothing changes.
+    Adopt,
+    /// Copy every person, with ids and timestamps, from FROM_URL into the
+    /// empty database TO_URL (migrated first); print `copied N people`.
+    Copy {
+        /// The database to copy from.
+        #[arg(value_name = "FROM_URL")]
+        from: String,
+        /// The database to copy into; it must hold no people.
+        #[arg(value_name = "TO_URL")]
+        to: String,
+    },
     /// Add one or more people, all or nothing; print `ID<TAB>NAME` for each.
     Add {
         /// Names: 1 to 80 characters, no control characters, no surrounding spaces.
@@ -113,8 +133,8 @@ struct ListArgs {
         allow_negative_numbers = true
     )]
     per_page: i64,
-    /// Print JSON: an array of {"id","name"}, or with --page an object
-    /// {items, page, per_page, total, pages}.
+    /// Print JSON: an array of {"id","name","created_at","updated_at"}, or
+    /// with --page an object {items, page, per_page, total, pages}.
     #[arg(long)]
     json: bool,
 }
@@ -124,9 +144,9 @@ struct ListArgs {
 enum FormatArg {
     /// One name per line.
     Lines,
-    /// CSV with an id,name header.
+    /// CSV with an id,name,created_at,updated_at header.
     Csv,
-    /// A JSON array of {"id","name"} objects.
+    /// A JSON array of {"id","name","created_at","updated_at"} objects.
     Json,
 }
 

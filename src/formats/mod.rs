@@ -1,7 +1,9 @@
 //! Reading names from, and writing people to, the import/export formats:
-//! `lines` (one name per line), `csv` (`id,name` with a header) and `json`
-//! (an array of `{"id":..,"name":..}`). Export in one format and import in
-//! the same one reproduces the names exactly.
+//! `lines` (one name per line), `csv` (`id,name,created_at,updated_at` with a
+//! header) and `json` (an array of `{"id","name","created_at","updated_at"}`
+//! objects; the times are RFC 3339 in UTC). Import reads only the names, so
+//! export in one format and import in the same one reproduces the names
+//! exactly (new ids and times: `people copy` keeps those).
 
 mod bounded_read;
 
@@ -9,7 +11,7 @@ use std::io::{self, BufRead, Write};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
-use crate::models::Person;
+use crate::models::{Person, rfc3339};
 use crate::name::{MAX_NAME_CHARS, PersonName};
 use bounded_read::{BoundedRead, Limit};
 
@@ -19,9 +21,11 @@ pub enum Format {
     /// One name per line, UTF-8, `\n` or `\r\n`; blank lines are skipped.
     #[default]
     Lines,
-    /// RFC 4180 CSV with an `id,name` header; import reads the `name` column.
+    /// RFC 4180 CSV with an `id,name,created_at,updated_at` header; import
+    /// reads the `name` column.
     Csv,
-    /// A JSON array of `{"id": .., "name": ..}` objects; import reads `name`.
+    /// A JSON array of `{"id","name","created_at","updated_at"}` objects;
+    /// import reads `name`.
     Json,
 }
 
@@ -327,11 +331,17 @@ fn json_names<R: BufRead + Send + 'static>(
 /// ```
 /// use people::Person;
 /// use people::formats::{Format, PersonWriter};
+/// let at = "2026-11-26T03:42:27.5Z".parse().unwrap();
+/// let doe = Person { id: 1, name: "Doe, \"J\"".into(), created_at: at, updated_at: at };
 /// let mut out = Vec::new();
 /// let mut writer = PersonWriter::new(&mut out, Format::Csv)?;
-/// writer.write(&Person { id: 1, name: "Doe, \"J\"".into() })?;
+/// writer.write(&doe)?;
 /// writer.finish()?;
-/// assert_eq!(String::from_utf8(out).unwrap(), "id,name\n1,\"Doe, \"\"J\"\"\"\n");
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "id,name,created_at,updated_at\n\
+///      1,\"Doe, \"\"J\"\"\",2026-11-26T03:42:27.500000Z,2026-11-26T03:42:27.500000Z\n"
+/// );
 /// # Ok::<(), people::Error>(())
 /// ```
 pub struct PersonWriter<W: Write> {
@@ -355,7 +365,8 @@ impl<W: Write> PersonWriter<W> {
             Format::Lines => Output::Lines(out),
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(["id", "name"]).map_err(csv_write_error)?;
+                csv.write_record(["id", "name", "created_at", "updated_at"])
+                    .map_err(csv_write_error)?;
                 Output::Csv(Box::new(csv))
             }
             Format::Json => {
@@ -374,7 +385,12 @@ impl<W: Write> PersonWriter<W> {
         match &mut self.out {
             Output::Lines(out) => writeln!(out, "{}", person.name)?,
             Output::Csv(csv) => csv
-                .write_record([person.id.to_string().as_str(), person.name.as_str()])
+                .write_record([
+                    person.id.to_string().as_str(),
+                    person.name.as_str(),
+                    &rfc3339::format(&person.created_at),
+                    &rfc3339::format(&person.updated_at),
+                ])
                 .map_err(csv_write_error)?,
             Output::Json(out) => {
                 out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;

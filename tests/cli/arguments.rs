@@ -113,7 +113,7 @@ fn usage_errors_exit_2() {
 fn migrate_on_a_fresh_sqlite_file_prints_the_applied_version() {
     let dir = temp_dir();
     let cli = Runner::new(&dir.path().join("fresh.db").display().to_string());
-    assert_eq!(cli.ok(["migrate"]), "20250101000000\n");
+    assert_eq!(cli.ok(["migrate"]), "20250101000000\n20261126000000\n");
     assert!(dir.path().join("fresh.db").exists());
     assert_eq!(cli.ok(["migrate"]), "up to date\n");
     assert_eq!(cli.count(), 0);

@@ -85,7 +85,7 @@ fn list_prints_id_tab_name_lines_by_id(db: &TestDb) {
 fn list_of_an_empty_database_prints_nothing(db: &TestDb) {
     let cli = Runner::new(db.url());
     assert_eq!(cli.ok(["list"]), "");
-    assert_eq!(cli.ok(["list", "--json"]), "[]\n");
+    assert_eq!(mask_times(&cli.ok(["list", "--json"])), "[]\n");
     assert_eq!(cli.ok(["list", "--search", "x"]), "");
 }
 
@@ -93,14 +93,17 @@ fn list_json_prints_an_array_of_id_and_name(db: &TestDb) {
     let cli = Runner::new(db.url());
     cli.ok(["add", "Ann", "Doe, \"J\""]);
     assert_eq!(
-        cli.ok(["list", "--json"]),
-        "[\n{\"id\":1,\"name\":\"Ann\"},\n{\"id\":2,\"name\":\"Doe, \\\"J\\\"\"}\n]\n"
+        mask_times(&cli.ok(["list", "--json"])),
+        "[\n{\"id\":1,\"name\":\"Ann\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"},\n{\"id\":2,\"name\":\"Doe, \\\"J\\\"\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}\n]\n"
     );
     assert_eq!(
-        cli.ok(["list", "--json", "--after", "1"]),
-        "[\n{\"id\":2,\"name\":\"Doe, \\\"J\\\"\"}\n]\n"
+        mask_times(&cli.ok(["list", "--json", "--after", "1"])),
+        "[\n{\"id\":2,\"name\":\"Doe, \\\"J\\\"\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}\n]\n"
     );
-    assert_eq!(cli.ok(["list", "--json", "--limit", "0"]), "[]\n");
+    assert_eq!(
+        mask_times(&cli.ok(["list", "--json", "--limit", "0"])),
+        "[]\n"
+    );
 }
 
 fn list_search_is_an_ascii_case_insensitive_substring_match(db: &TestDb) {
@@ -114,8 +117,8 @@ fn list_search_is_an_ascii_case_insensitive_substring_match(db: &TestDb) {
     assert_eq!(cli.ok(["list", "--search", "bob"]), "3\tBob\n");
     assert_eq!(cli.ok(["list", "--search", "nobody"]), "");
     assert_eq!(
-        cli.ok(["list", "--search", "lic", "--json"]),
-        "[\n{\"id\":1,\"name\":\"Alice\"},\n{\"id\":2,\"name\":\"MALICE\"},\n{\"id\":4,\"name\":\"alicia\"}\n]\n"
+        mask_times(&cli.ok(["list", "--search", "lic", "--json"])),
+        "[\n{\"id\":1,\"name\":\"Alice\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"},\n{\"id\":2,\"name\":\"MALICE\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"},\n{\"id\":4,\"name\":\"alicia\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}\n]\n"
     );
     assert_eq!(
         cli.ok(["list", "--search", "lic", "--after", "1", "--limit", "1"]),
@@ -194,13 +197,13 @@ fn list_page_json_is_an_object_with_items_and_totals(db: &TestDb) {
     let cli = Runner::new(db.url());
     cli.ok(["add", "p1", "p2", "p3", "p4", "p5"]);
     assert_eq!(
-        cli.ok(["list", "--page", "2", "--per-page", "2", "--json"]),
-        "{\"items\":[{\"id\":3,\"name\":\"p3\"},{\"id\":4,\"name\":\"p4\"}],\
+        mask_times(&cli.ok(["list", "--page", "2", "--per-page", "2", "--json"])),
+        "{\"items\":[{\"id\":3,\"name\":\"p3\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"},{\"id\":4,\"name\":\"p4\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}],\
          \"page\":2,\"per_page\":2,\"total\":5,\"pages\":3}\n"
     );
     assert_eq!(
-        cli.ok(["list", "--page", "3", "--per-page", "2", "--json"]),
-        "{\"items\":[{\"id\":5,\"name\":\"p5\"}],\"page\":3,\"per_page\":2,\"total\":5,\"pages\":3}\n"
+        mask_times(&cli.ok(["list", "--page", "3", "--per-page", "2", "--json"])),
+        "{\"items\":[{\"id\":5,\"name\":\"p5\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}],\"page\":3,\"per_page\":2,\"total\":5,\"pages\":3}\n"
     );
     // --per-page defaults to 20.
     let page: serde_json::Value =
@@ -231,7 +234,7 @@ fn list_page_without_json_prints_that_pages_lines(db: &TestDb) {
 fn list_page_1_of_an_empty_database_is_empty(db: &TestDb) {
     let cli = Runner::new(db.url());
     assert_eq!(
-        cli.ok(["list", "--page", "1", "--json"]),
+        mask_times(&cli.ok(["list", "--page", "1", "--json"])),
         "{\"items\":[],\"page\":1,\"per_page\":20,\"total\":0,\"pages\":0}\n"
     );
     assert_eq!(cli.ok(["list", "--page", "1"]), "");
@@ -245,7 +248,7 @@ fn list_page_applies_the_search_to_items_and_total(db: &TestDb) {
     let cli = Runner::new(db.url());
     cli.ok(["add", "Ann", "Bo", "Anna", "Joanne", "50%"]);
     assert_eq!(
-        cli.ok([
+        mask_times(&cli.ok([
             "list",
             "--page",
             "2",
@@ -254,12 +257,12 @@ fn list_page_applies_the_search_to_items_and_total(db: &TestDb) {
             "--search",
             "ANN",
             "--json"
-        ]),
-        "{\"items\":[{\"id\":4,\"name\":\"Joanne\"}],\"page\":2,\"per_page\":2,\"total\":3,\"pages\":2}\n"
+        ])),
+        "{\"items\":[{\"id\":4,\"name\":\"Joanne\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}],\"page\":2,\"per_page\":2,\"total\":3,\"pages\":2}\n"
     );
     assert_eq!(
-        cli.ok(["list", "--page", "1", "--search", "%", "--json"]),
-        "{\"items\":[{\"id\":5,\"name\":\"50%\"}],\"page\":1,\"per_page\":20,\"total\":1,\"pages\":1}\n"
+        mask_times(&cli.ok(["list", "--page", "1", "--search", "%", "--json"])),
+        "{\"items\":[{\"id\":5,\"name\":\"50%\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}],\"page\":1,\"per_page\":20,\"total\":1,\"pages\":1}\n"
     );
 }
 
@@ -319,9 +322,9 @@ fn list_per_page_huge_prints_one_page(db: &TestDb) {
     cli.ok(["add", "p1", "p2"]);
     let max = i64::MAX.to_string();
     assert_eq!(
-        cli.ok(["list", "--page", "1", "--per-page", &max, "--json"]),
+        mask_times(&cli.ok(["list", "--page", "1", "--per-page", &max, "--json"])),
         format!(
-            "{{\"items\":[{{\"id\":1,\"name\":\"p1\"}},{{\"id\":2,\"name\":\"p2\"}}],\
+            "{{\"items\":[{{\"id\":1,\"name\":\"p1\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}},{{\"id\":2,\"name\":\"p2\",\"created_at\":\"<time>\",\"updated_at\":\"<time>\"}}],\
              \"page\":1,\"per_page\":{max},\"total\":2,\"pages\":1}}\n"
         )
     );

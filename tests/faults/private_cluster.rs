@@ -92,7 +92,10 @@ fn a_missing_postgres_database_fails_in_one_line_and_only_migrate_creates_it() {
     let output = run.output(["migrate"]);
     assert_no_panic(&output);
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "20250101000000\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "20250101000000\n20261126000000\n"
+    );
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         format!("created database {}\n", pg.redacted_url("nosuch"))

@@ -92,3 +92,104 @@ pub fn pg(conn: &mut people::DbConnection) -> &mut diesel::PgConnection {
         _ => panic!("not a PostgreSQL connection"),
     }
 }
+
+/// An empty PostgreSQL database (no tables at all) on the test server,
+/// dropped when this is dropped.
+#[cfg(feature = "postgres")]
+pub struct BlankPostgres {
+    pub url: String,
+    name: String,
+}
+
+#[cfg(feature = "postgres")]
+impl BlankPostgres {
+    #[track_caller]
+    pub fn new() -> BlankPostgres {
+        use diesel::RunQueryDsl;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "people_blank_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = people::open(postgres_database_url("postgres")).unwrap();
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        BlankPostgres {
+            url: postgres_database_url(&name),
+            name,
+        }
+    }
+
+    /// The tables in its public schema, sorted.
+    #[track_caller]
+    pub fn tables(&self) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            tablename: String,
+        }
+        let mut conn = people::open(&self.url).unwrap();
+        let tables: Vec<Table> = diesel::sql_query(
+            "SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .load(pg(&mut conn))
+        .unwrap();
+        tables.into_iter().map(|t| t.tablename).collect()
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for BlankPostgres {
+    // Best effort and never a panic: this may run while a test unwinds.
+    fn drop(&mut self) {
+        use diesel::RunQueryDsl;
+        if let Ok(mut admin) = people::open(postgres_database_url("postgres")) {
+            let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = diesel::sql_query(drop_sql).execute(&mut admin);
+        }
+    }
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// `text` with every timestamp as people prints it (RFC 3339, UTC, six
+/// digits, `Z`: `2026-11-26T03:42:27.123456Z`) replaced by `<time>`, so that
+/// an exact output can be compared; anything else that looks like a time is
+/// left as it is and fails the comparison.
+pub fn mask_times(text: &str) -> String {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.ddddddZ";
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let is_time = bytes.len() - i >= SHAPE.len()
+            && SHAPE
+                .iter()
+                .zip(&bytes[i..])
+                .all(|(shape, byte)| match shape {
+                    b'd' => byte.is_ascii_digit(),
+                    other => other == byte,
+                });
+        if is_time {
+            out.push_str("<time>");
+            i += SHAPE.len();
+        } else {
+            let c = text[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
