@@ -22,12 +22,14 @@
 //! freshly created database (a unique name, dropped right after it was
 //! verified, and also on failure), closed before the other contestant runs.
 //! `people` gets its schema from `people::init`; the raw contestant runs every
-//! `migrations/postgres/*/up.sql` (checked to give the same catalog), prepares
-//! each statement once and reuses it, and wraps every write in its own
-//! `BEGIN … COMMIT`, as `people` does: bulk_insert steps a single-row INSERT
-//! in one transaction, insert_single is `INSERT … RETURNING id`, rename and
-//! delete are a plain `UPDATE`/`DELETE` whose row count must be 1. Contestants alternate
-//! (people first in odd rounds, the raw client first in even ones), and a
+//! `migrations/postgres/*/up.sql` (checked to give the same catalog) and is
+//! the `postgres` crate at its best: every statement prepared once (a named
+//! server-side statement) and reused, every single-row write one autocommit
+//! statement returning the whole row (`INSERT/UPDATE/DELETE … RETURNING`),
+//! every read building the whole `Person`. bulk_insert has two forms, raced
+//! against people as one rival (the faster of the round): A, a prepared
+//! INSERT in a loop in one transaction; B, one binary `COPY … FROM STDIN`
+//! (`BinaryCopyInWriter`). The contestants take turns going first, and a
 //! `CHECKPOINT` before each one keeps the previous one's dirty pages out of its
 //! time. Every phase is checked inline, its checksum must be the same for both
 //! contestants and all rounds, and the final state of every database is
@@ -54,9 +56,6 @@ use people::Person;
 mod common;
 use common::*;
 
-/// The raw contestant's name in the report.
-const RIVAL: &str = "postgres";
-
 /// The server when neither `--url` nor the environment names one.
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432";
 /// The environment variable the PostgreSQL tests read too.
@@ -70,6 +69,8 @@ struct Config {
     /// The CPU that this process and each contestant's server backend are
     /// pinned to (`--pin`), if any.
     pin: Option<String>,
+    /// Where to write the per-phase results for `benches/chart.py`.
+    json: Option<PathBuf>,
 }
 
 impl Config {
@@ -82,7 +83,7 @@ impl Config {
         // server here, and N = 100,000 took 3 min 16 s on the 2-core machine.
         let (mut n, mut rounds) = if bench_mode { (50_000, 3) } else { (2_000, 1) };
         let (mut quick, mut explicit_n, mut explicit_rounds) = (false, None, None);
-        let (mut url, mut pin) = (None, None);
+        let (mut url, mut pin, mut json) = (None, None, None);
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = |name: &str| {
@@ -99,9 +100,10 @@ impl Config {
                 }
                 "--url" => url = Some(value("--url")?),
                 "--pin" => pin = Some(value("--pin")?),
+                "--json" => json = Some(PathBuf::from(value("--json")?)),
                 "-h" | "--help" => {
                     println!(
-                        "usage: crud_postgres [--quick] [--n N] [--rounds R] [--url URL] [--pin CPU]\n  \
+                        "usage: crud_postgres [--quick] [--n N] [--rounds R] [--url URL] [--pin CPU] [--json FILE]\n  \
                          --quick     N = 2,000 and 1 round (smoke size)\n  \
                          --n N       rows (default 50,000; a multiple of 10, above {PAGE})\n  \
                          --rounds R  rounds of both contestants (default 3)\n  \
@@ -155,6 +157,7 @@ impl Config {
             rounds,
             url: with_sslmode(&url),
             pin,
+            json,
         }))
     }
 }
@@ -222,11 +225,13 @@ impl TempDatabase {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        // Only ASCII letters, digits and '_': it is spliced into DDL, which takes no binds.
+        // Only ASCII letters, digits and '_': it is spliced into DDL, which
+        // takes no binds. Lower case: PostgreSQL folds an unquoted name.
         let name = format!(
-            "people_bench_{}_{}_{nanos}_{label}",
+            "people_bench_{}_{}_{nanos}_{}",
             std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            label.to_ascii_lowercase()
         );
         connect(server_url)?
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -283,17 +288,31 @@ fn pin(pid: u32, cpu: &str) -> Res<()> {
     })
 }
 
+/// How the raw client writes bulk_insert (see the module docs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Bulk {
+    Loop,
+    Copy,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Contestant {
     People,
-    Postgres,
+    Postgres(Bulk),
 }
 
 impl Contestant {
+    const ALL: [Contestant; 3] = [
+        Contestant::People,
+        Contestant::Postgres(Bulk::Loop),
+        Contestant::Postgres(Bulk::Copy),
+    ];
+
     fn label(self) -> &'static str {
         match self {
             Contestant::People => "people",
-            Contestant::Postgres => "postgres_raw",
+            Contestant::Postgres(Bulk::Loop) => "postgres_A",
+            Contestant::Postgres(Bulk::Copy) => "postgres_B",
         }
     }
 
@@ -303,7 +322,7 @@ impl Contestant {
     fn run(self, url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
         match self {
             Contestant::People => run_people(url, w, pin_cpu),
-            Contestant::Postgres => run_postgres(url, w, pin_cpu),
+            Contestant::Postgres(bulk) => run_postgres(url, w, pin_cpu, bulk),
         }
     }
 }
@@ -373,20 +392,7 @@ fn person(row: &postgres::Row) -> Res<Person> {
     })
 }
 
-/// `BEGIN; body; COMMIT`: the transaction shape of every `people` write
-/// (src/connection.rs, `transaction`). Dropping an uncommitted
-/// `postgres::Transaction` rolls it back.
-fn in_transaction<T>(
-    client: &mut postgres::Client,
-    body: impl FnOnce(&mut postgres::Transaction<'_>) -> Res<T>,
-) -> Res<T> {
-    let mut tx = client.transaction().map_err(err("BEGIN"))?;
-    let value = body(&mut tx)?;
-    tx.commit().map_err(err("COMMIT"))?;
-    Ok(value)
-}
-
-fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>, bulk: Bulk) -> Res<Vec<Measured>> {
     let mut client = open_postgres(url)?;
     if let Some(cpu) = pin_cpu {
         let pid: i32 = client
@@ -405,28 +411,53 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
     let insert = prepare("INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2)")?;
     let by_id = prepare("SELECT id, name, created_at, updated_at FROM person WHERE id = $1")?;
     let by_name = prepare("SELECT id, name, created_at, updated_at FROM person WHERE name = $1")?;
-    // A bound LIMIT, like the SQL Diesel generates for `people::list`.
     let page = prepare(
         "SELECT id, name, created_at, updated_at FROM person WHERE id > $1 ORDER BY id LIMIT $2",
     )?;
-    let insert_returning_id = prepare(
-        "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id",
+    let insert_returning = prepare(
+        "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2) \
+         RETURNING id, name, created_at, updated_at",
     )?;
-    let rename = prepare("UPDATE person SET name = $1, updated_at = $2 WHERE id = $3")?;
-    let delete = prepare("DELETE FROM person WHERE id = $1")?;
+    let rename = prepare(
+        "UPDATE person SET name = $1, updated_at = $2 WHERE id = $3 \
+         RETURNING id, name, created_at, updated_at",
+    )?;
+    let delete =
+        prepare("DELETE FROM person WHERE id = $1 RETURNING id, name, created_at, updated_at")?;
     let client = &mut client;
 
     out.push(phase(n, || {
-        let inserted = in_transaction(client, |tx| {
-            let mut inserted = 0u64;
-            let at = now();
-            for name in &w.names {
-                inserted += tx
-                    .execute(&insert, &[name, &at])
-                    .map_err(err("bulk insert"))?;
+        let at = now();
+        let inserted = match bulk {
+            Bulk::Loop => {
+                let mut tx = client.transaction().map_err(err("BEGIN"))?;
+                let mut inserted = 0u64;
+                for name in &w.names {
+                    inserted += tx
+                        .execute(&insert, &[name, &at])
+                        .map_err(err("bulk insert"))?;
+                }
+                tx.commit().map_err(err("COMMIT"))?;
+                inserted
             }
-            Ok(inserted)
-        })?;
+            Bulk::Copy => {
+                use postgres::binary_copy::BinaryCopyInWriter;
+                use postgres::types::Type;
+                let sink = client
+                    .copy_in(
+                        "COPY person (name, created_at, updated_at) FROM STDIN (FORMAT binary)",
+                    )
+                    .map_err(err("COPY"))?;
+                let mut writer = BinaryCopyInWriter::new(
+                    sink,
+                    &[Type::VARCHAR, Type::TIMESTAMP, Type::TIMESTAMP],
+                );
+                for name in &w.names {
+                    writer.write(&[name, &at, &at]).map_err(err("COPY row"))?;
+                }
+                writer.finish().map_err(err("COPY end"))?
+            }
+        };
         ensure(inserted == n as u64, || format!("bulk inserted {inserted}"))?;
         Ok(inserted)
     })?);
@@ -475,16 +506,15 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
     out.push(phase(tenth, || {
         let mut sum = 0u64;
         for (i, name) in w.new_names.iter().enumerate() {
-            let id: i32 = in_transaction(client, |tx| {
-                tx.query_one(&insert_returning_id, &[name, &now()])
-                    .and_then(|row| row.try_get(0))
-                    .map_err(err("insert_single"))
-            })?;
+            let row = client
+                .query_one(&insert_returning, &[name, &now()])
+                .map_err(err("insert_single"))?;
+            let p = person(&row)?;
             let expected = (n + 1 + i) as i32;
-            ensure(id == expected, || {
-                format!("insert({name}) = id {id}, expected {expected}")
+            ensure(p.id == expected && &p.name == name, || {
+                format!("insert({name}) = {p:?}, expected id {expected}")
             })?;
-            sum += id as u64;
+            sum += p.id as u64;
         }
         Ok(sum)
     })?);
@@ -493,14 +523,14 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
         let mut sum = 0u64;
         for (i, name) in w.renames.iter().enumerate() {
             let id = (i + 1) as i32;
-            let changed = in_transaction(client, |tx| {
-                tx.execute(&rename, &[name, &now(), &id])
-                    .map_err(err("rename"))
+            let row = client
+                .query_one(&rename, &[name, &now(), &id])
+                .map_err(err("rename"))?;
+            let p = person(&row)?;
+            ensure(p.id == id && &p.name == name, || {
+                format!("rename({id}, {name}) = {p:?}")
             })?;
-            ensure(changed == 1, || {
-                format!("rename({id}) changed {changed} rows")
-            })?;
-            sum += id as u64;
+            sum += p.id as u64;
         }
         Ok(sum)
     })?);
@@ -509,13 +539,12 @@ fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measu
         let mut sum = 0u64;
         for i in 0..tenth {
             let id = w.deleted_id(i);
-            let changed = in_transaction(client, |tx| {
-                tx.execute(&delete, &[&id]).map_err(err("delete"))
+            let row = client.query_one(&delete, &[&id]).map_err(err("delete"))?;
+            let p = person(&row)?;
+            ensure(p.id == id && p.name == w.name_of(id), || {
+                format!("delete({id}) = {p:?}")
             })?;
-            ensure(changed == 1, || {
-                format!("delete({id}) changed {changed} rows")
-            })?;
-            sum += id as u64;
+            sum += p.id as u64;
         }
         Ok(sum)
     })?);
@@ -685,17 +714,15 @@ fn run() -> Res<()> {
     }
     let mut checkpoint_warned = false;
 
-    // results[round][contestant as usize][phase]
-    let mut results: Vec<[Vec<Measured>; 2]> = Vec::with_capacity(config.rounds);
+    // results[round][contestant index in Contestant::ALL][phase]
+    let mut results: Vec<Vec<Vec<Measured>>> = Vec::with_capacity(config.rounds);
     let mut digests: Vec<String> = Vec::new();
     for round in 0..config.rounds {
-        let order = if round % 2 == 0 {
-            [Contestant::People, Contestant::Postgres]
-        } else {
-            [Contestant::Postgres, Contestant::People]
-        };
-        let mut this_round: [Vec<Measured>; 2] = Default::default();
-        for contestant in order {
+        let mut order: Vec<usize> = (0..Contestant::ALL.len()).collect();
+        order.rotate_left(round % Contestant::ALL.len());
+        let mut this_round = vec![Vec::new(); Contestant::ALL.len()];
+        for c in order {
+            let contestant = Contestant::ALL[c];
             let context = |e: String| format!("{} round {}: {e}", contestant.label(), round + 1);
             let db = TempDatabase::create(url, &format!("r{}_{}", round + 1, contestant.label()))
                 .map_err(context)?;
@@ -715,7 +742,7 @@ fn run() -> Res<()> {
                 let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
             }
             eprintln!("{line}");
-            this_round[contestant as usize] = measured;
+            this_round[c] = measured;
         }
         results.push(this_round);
     }
@@ -729,7 +756,7 @@ fn run() -> Res<()> {
                     format!(
                         "checksum mismatch in {}: {} round {} has {}, expected {}",
                         PHASES[p],
-                        [Contestant::People, Contestant::Postgres][c].label(),
+                        Contestant::ALL[c].label(),
                         round + 1,
                         m.checksum,
                         reference[p].checksum
@@ -754,9 +781,31 @@ fn run() -> Res<()> {
         thousands(config.n as f64),
         config.rounds
     );
-    table.push_str(&ratio_table(RIVAL, &results));
+    // Only bulk_insert has two forms (1 = A, 2 = B).
+    let candidates: [&[usize]; 7] = [&[1, 2], &[1], &[1], &[1], &[1], &[1], &[1]];
+    let (_, raced) = fastest_rival(&results, &candidates);
+    table.push_str(&ratio_table("postgres (fastest form)", &raced));
+    let bulk_rate = |c: usize| median(results.iter().map(|r| r[c][0].ops_per_sec()).collect());
+    let _ = writeln!(
+        table,
+        "\nbulk_insert by the postgres crate: A (INSERT loop) {}/s, B (binary COPY) {}/s.",
+        thousands(bulk_rate(1)),
+        thousands(bulk_rate(2))
+    );
     println!("{table}");
     println!("All checksums equal across contestants and rounds; final state verified.");
+    if let Some(path) = &config.json {
+        let backend = format!("PostgreSQL {session}");
+        write_json(
+            path,
+            "crud_postgres",
+            &backend,
+            "postgres",
+            &started,
+            config.n,
+            &raced,
+        )?;
+    }
     Ok(())
 }
 

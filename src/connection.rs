@@ -137,6 +137,27 @@ impl DbConnection {
     }
 }
 
+/// Runs one statement's worth of work `f`: as it is when no transaction is
+/// open (an autocommit statement is atomic by itself, and on SQLite takes the
+/// write lock when it starts, so the busy timeout applies), or in a
+/// savepoint inside an open one, so that its failure leaves that transaction
+/// usable (PostgreSQL aborts a transaction on any error).
+pub(crate) fn statement<T, F>(conn: &mut DbConnection, f: F) -> diesel::QueryResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> diesel::QueryResult<T>,
+{
+    let in_transaction = with_inner!(&mut *conn, |c| {
+        AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_some()
+    });
+    if in_transaction {
+        transaction(conn, f)
+    } else {
+        f(conn)
+    }
+}
+
 /// Runs `f` in a write transaction and commits if it returns `Ok`.
 ///
 /// On SQLite the outermost transaction is `BEGIN IMMEDIATE`: it takes the

@@ -6,6 +6,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any connection: this process never shares one between threads.
+    let _ = people::use_sqlite_multi_thread_mode();
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS, // `people export | head`

@@ -280,7 +280,7 @@ fn applied_versions(conn: &mut DbConnection) -> Result<BTreeSet<String>> {
 /// journal_mode cannot change inside a transaction, hence before `BEGIN IMMEDIATE`.
 pub(crate) fn enable_wal(conn: &mut diesel::SqliteConnection) -> Result<()> {
     match crate::catalog::sqlite_main_file(conn)? {
-        Some(file) => crate::sqlite_wal::switch_to_wal(&file, SQLITE_BUSY_TIMEOUT),
+        Some(file) => crate::sqlite_ffi::switch_to_wal(&file, SQLITE_BUSY_TIMEOUT),
         None => Ok(()),
     }
 }

@@ -4,21 +4,24 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use crate::connection::{DbConnection, MultiBackend, transaction, with_inner};
+use crate::connection::{DbConnection, MultiBackend, statement, transaction, with_inner};
 use crate::error::{Error, Result};
-use crate::models::{NewPerson, Person, now};
+use crate::models::{NewPerson, Person, UtcTimestamp, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
 use crate::schema::person;
+use crate::statements::{
+    CREATE_MANY_ROWS, Create, CreateMany, LimitPlus, PageAfter, PersonWhere, Rename,
+};
 
 #[diesel::declare_sql_function]
 extern "SQL" {
     /// SQL `lower()`: Unicode-aware on PostgreSQL, ASCII-only on SQLite.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
-/// Rows per multi-row INSERT in [`create_many`]: well under SQLite's 32,766
-/// bound parameters and PostgreSQL's 65,535, and small enough to keep memory flat.
-const BATCH_SIZE: usize = 1_000;
+    /// SQLite's id of the connection's last successful INSERT (an `i32` here:
+    /// the id CHECK keeps ids in the model's range).
+    fn last_insert_rowid() -> diesel::sql_types::Integer;
+}
 
 /// What [`create_many`] does with a name that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,27 +63,47 @@ where
     Error: From<N::Error>,
 {
     let name = name.try_into()?;
-    // Inside a transaction the COMMIT runs the statement to completion, which
-    // is when SQLite checkpoints the WAL; an autocommit `INSERT … RETURNING`
-    // read with `get_result` never does, and the -wal file grows without bound.
-    transaction(conn, |conn| {
-        with_inner!(conn, |c| diesel::insert_into(person::table)
-            .values(NewPerson::new(&name, now()))
-            .returning(Person::as_returning())
-            .get_result(c))
+    let at = now();
+    let insert = Create {
+        name: name.as_str(),
+        at: at.naive_utc(),
+    };
+    // One autocommit statement: it takes SQLite's write lock when it starts,
+    // so the busy timeout applies without a BEGIN IMMEDIATE. Only the id is
+    // read back: the rest is what was written. On SQLite it is
+    // `last_insert_rowid()` on the same connection (see `Create`).
+    // `execute`/`get_results` step each statement to its end, where SQLite
+    // checkpoints the WAL (a RETURNING statement read with `get_result` would
+    // never get there, and the -wal file would grow without bound).
+    let ids: Vec<i32> = statement(conn, |conn| match conn {
+        DbConnection::Sqlite(c) => {
+            insert.execute(c)?;
+            diesel::select(last_insert_rowid()).get_results(c)
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => insert.get_results(c),
     })
-    .map_err(|e| Error::from_write(e, name.as_str()))
+    .map_err(|e| Error::from_write(e, name.as_str()))?;
+    let id = ids.first().copied().ok_or(Error::Database {
+        source: diesel::result::Error::NotFound,
+    })?;
+    Ok(Person {
+        id,
+        name: name.into_string(),
+        created_at: at,
+        updated_at: at,
+    })
 }
 
-/// Inserts many people in one transaction, in multi-row INSERTs of 1,000
-/// rows; all or nothing.
+/// Inserts many people in one transaction, all or nothing: on SQLite in
+/// multi-row INSERTs of 1,000 rows, on PostgreSQL with binary `COPY` of
+/// 10,000 rows at a time.
 ///
 /// `names` may be any strings (each is validated) or already-validated
 /// [`PersonName`]s, or a fallible stream of names such as the one
-/// `formats::read_names` returns
-/// returns. The first invalid name aborts the batch and nothing is written.
-/// Names are consumed as they are inserted, so a stream of millions keeps
-/// memory flat.
+/// `formats::read_names` returns. The first invalid name aborts the batch
+/// and nothing is written. Names are consumed as they are inserted, so a
+/// stream of millions keeps memory flat.
 ///
 /// # Errors
 /// [`Error::InvalidName`] (or the stream's own error) for a bad name;
@@ -108,12 +131,17 @@ where
 {
     // One time for the whole batch: it is one transaction.
     let at = now();
+    let batch_size = match conn {
+        DbConnection::Sqlite(_) => CREATE_MANY_ROWS,
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(_) => POSTGRES_BATCH,
+    };
     transaction(conn, |conn| {
         let mut report = BulkReport::default();
-        let mut batch = Vec::with_capacity(BATCH_SIZE);
+        let mut batch = Vec::with_capacity(batch_size);
         for name in names {
             batch.push(name.try_into()?);
-            if batch.len() == BATCH_SIZE {
+            if batch.len() == batch_size {
                 insert_batch(conn, &batch, at, on_conflict, &mut report)?;
                 batch.clear();
             }
@@ -132,37 +160,74 @@ fn insert_batch(
     on_conflict: OnConflict,
     report: &mut BulkReport,
 ) -> Result<()> {
-    let rows: Vec<NewPerson<'_>> = batch.iter().map(|name| NewPerson::new(name, at)).collect();
-    // Diesel cannot build a batch INSERT on the multi-connection: each
-    // backend gets its own (identical) statement.
-    let inserted = match on_conflict {
-        OnConflict::Skip => match conn {
-            // SQLite's batch insert has no ON CONFLICT clause in Diesel; OR IGNORE is the same here.
-            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(person::table)
-                .values(&rows)
-                .execute(c)?,
-            #[cfg(feature = "postgres")]
-            DbConnection::Postgres(c) => diesel::insert_into(person::table)
-                .values(&rows)
-                .on_conflict_do_nothing()
-                .execute(c)?,
+    // Each batch in a savepoint: after a unique violation the transaction is
+    // still usable (PostgreSQL aborts it otherwise), to name the culprit or
+    // to insert the batch again, skipping.
+    let inserted = match transaction(conn, |conn| write_rows(conn, batch, at)) {
+        Ok(inserted) => inserted,
+        Err(e) if Error::is_unique_violation(&e) => match on_conflict {
+            OnConflict::Fail => return Err(first_taken(conn, batch)?),
+            OnConflict::Skip => write_rows_skipping_taken(conn, &new_rows(batch, at))?,
         },
-        // A savepoint, so that after a unique violation the transaction is
-        // still usable (PostgreSQL aborts it otherwise) to find the culprit.
-        OnConflict::Fail => match transaction(conn, |conn| {
-            with_inner!(conn, |c| diesel::insert_into(person::table)
-                .values(&rows)
-                .execute(c))
-        }) {
-            Ok(inserted) => inserted,
-            Err(e) if Error::is_unique_violation(&e) => return Err(first_taken(conn, batch)?),
-            Err(e) => return Err(e.into()),
-        },
+        Err(e) => return Err(e.into()),
     };
     let inserted = inserted as u64;
     report.inserted += inserted;
     report.skipped += batch.len() as u64 - inserted;
     Ok(())
+}
+
+/// Rows per `COPY` on PostgreSQL: few statements for a million rows, and a
+/// batch of names of a few hundred kilobytes.
+#[cfg(feature = "postgres")]
+const POSTGRES_BATCH: usize = 10_000;
+
+fn new_rows(batch: &[PersonName], at: chrono::DateTime<chrono::Utc>) -> Vec<NewPerson<'_>> {
+    batch.iter().map(|name| NewPerson::new(name, at)).collect()
+}
+
+/// All of `batch`, created `at`, or a unique violation.
+fn write_rows(
+    conn: &mut DbConnection,
+    batch: &[PersonName],
+    at: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let at = at.naive_utc();
+            match CreateMany::full(batch, at) {
+                Some(full) => full.execute(c),
+                None => CreateMany::partial(batch, at).execute(c),
+            }
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => diesel::copy_from(person::table)
+            .from_insertable(new_rows(batch, at))
+            .execute(c),
+    }
+}
+
+/// The rows whose names are free; the rest are skipped.
+fn write_rows_skipping_taken(conn: &mut DbConnection, rows: &[NewPerson<'_>]) -> Result<usize> {
+    Ok(match conn {
+        // Diesel's SQLite batch insert has no ON CONFLICT clause; OR IGNORE is the same here.
+        DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(person::table)
+            .values(rows)
+            .execute(c)?,
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => {
+            // COPY has no conflict handling. Multi-row INSERTs, under
+            // PostgreSQL's 65,535 bound parameters at three per row.
+            let mut inserted = 0;
+            for chunk in rows.chunks(CREATE_MANY_ROWS) {
+                inserted += diesel::insert_into(person::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+            inserted
+        }
+    })
 }
 
 /// The error for the first name of `batch` that is stored already or repeats
@@ -198,14 +263,10 @@ fn first_taken(conn: &mut DbConnection, batch: &[PersonName]) -> Result<Error> {
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<Person> {
-    // `get_result`, not `first`: `first` adds a bound `LIMIT ?`, which makes
-    // SQLite re-prepare the statement on every call.
-    with_inner!(conn, |c| person::table
-        .filter(person::id.eq(id))
-        .select(Person::as_select())
-        .get_result(c)
-        .optional())?
-    .ok_or(Error::NotFound { id })
+    // Not `first()`: it adds a bound `LIMIT ?`, which makes SQLite re-prepare
+    // the statement on every call (see `statements.rs`).
+    let by_id = PersonWhere::new(person::id, id);
+    with_inner!(conn, |c| by_id.get_result(c).optional())?.ok_or(Error::NotFound { id })
 }
 
 /// The person with exactly this name (case-sensitive), if any.
@@ -222,11 +283,8 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Person> {
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Person>> {
-    Ok(with_inner!(conn, |c| person::table
-        .filter(person::name.eq(name))
-        .select(Person::as_select())
-        .get_result(c)
-        .optional())?)
+    let by_name = PersonWhere::new(person::name, name);
+    Ok(with_inner!(conn, |c| by_name.get_result(c).optional())?)
 }
 
 /// Up to `limit` people with an id greater than `after`, by id: keyset
@@ -249,12 +307,11 @@ pub fn list(conn: &mut DbConnection, after: Option<i32>, limit: i64) -> Result<V
     let Some(first_id) = first_id_after(after) else {
         return Ok(Vec::new());
     };
-    Ok(with_inner!(conn, |c| person::table
-        .filter(person::id.ge(first_id))
-        .order(person::id.asc())
-        .limit(limit.max(0))
-        .select(Person::as_select())
-        .load(c))?)
+    let page = PageAfter {
+        first_id,
+        limit: limit.max(0),
+    };
+    Ok(with_inner!(conn, |c| page.load(c))?)
 }
 
 /// Like [`list`], but only names that contain `needle`, ignoring ASCII case
@@ -286,13 +343,15 @@ pub fn search(
         return Ok(Vec::new());
     }
     let pattern = like_pattern(needle);
-    Ok(with_inner!(conn, |c| person::table
-        .filter(person::id.ge(first_id))
-        .filter(name_contains!(pattern.as_str()))
-        .order(person::id.asc())
-        .limit(limit.max(0))
-        .select(Person::as_select())
-        .load(c))?)
+    Ok(with_inner!(conn, |c| LimitPlus {
+        query: person::table
+            .filter(person::id.ge(first_id))
+            .filter(name_contains!(pattern.as_str()))
+            .order(person::id.asc())
+            .select(Person::as_select()),
+        limit: limit.max(0),
+    }
+    .load(c))?)
 }
 
 /// The smallest id a keyset page after `after` may hold; `None` past the last
@@ -366,21 +425,23 @@ where
     Error: From<N::Error>,
 {
     let new_name = new_name.try_into()?;
-    let updated_at = now().naive_utc();
-    transaction(conn, |conn| {
-        with_inner!(conn, |c| diesel::update(
-            person::table.filter(person::id.eq(id))
-        )
-        .set((
-            person::name.eq(new_name.as_str()),
-            person::updated_at.eq(updated_at)
-        ))
-        .returning(Person::as_returning())
-        .get_result(c)
-        .optional())
+    let updated_at = now();
+    let rename = Rename {
+        id,
+        name: new_name.as_str(),
+        updated_at: updated_at.naive_utc(),
+    };
+    // Autocommit and stepped to completion, as in `create`. Only created_at
+    // comes back: the rest is what was written.
+    let created: Vec<UtcTimestamp> = statement(conn, |conn| with_inner!(conn, |c| rename.load(c)))
+        .map_err(|e| Error::from_write(e, new_name.as_str()))?;
+    let created_at = created.into_iter().next().ok_or(Error::NotFound { id })?;
+    Ok(Person {
+        id,
+        name: new_name.into_string(),
+        created_at: created_at.into(),
+        updated_at,
     })
-    .map_err(|e| Error::from_write(e, new_name.as_str()))?
-    .ok_or(Error::NotFound { id })
 }
 
 /// Deletes a person and returns the deleted row. Its id is never reused.
@@ -397,15 +458,15 @@ where
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn delete(conn: &mut DbConnection, id: i32) -> Result<Person> {
-    transaction(conn, |conn| {
+    // Autocommit and stepped to completion, as in `create`.
+    let mut rows: Vec<Person> = statement(conn, |conn| {
         with_inner!(conn, |c| diesel::delete(
             person::table.filter(person::id.eq(id))
         )
         .returning(Person::as_returning())
-        .get_result(c)
-        .optional())
-    })?
-    .ok_or(Error::NotFound { id })
+        .get_results(c))
+    })?;
+    rows.pop().ok_or(Error::NotFound { id })
 }
 
 /// How many people there are.

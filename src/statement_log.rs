@@ -152,8 +152,9 @@ fn one_line(sql: &str) -> String {
 /// Bound parameters in SQL that Diesel generated: `?` on SQLite, `$n` on
 /// PostgreSQL. Quoted text (only in fixed SQL strings) is skipped.
 fn count_placeholders(sql: &str) -> usize {
-    let mut question_marks = 0;
-    let mut highest_dollar = 0;
+    // As SQLite numbers them: `?N` is parameter N, a bare `?` is one past the
+    // largest so far; PostgreSQL's `$N` are numbered.
+    let mut highest = 0;
     let mut quote = None;
     let mut chars = sql.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -161,8 +162,7 @@ fn count_placeholders(sql: &str) -> usize {
             (Some(open), c) if c == open => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '?') => question_marks += 1,
-            (None, '$') => {
+            (None, '?' | '$') => {
                 let digits: String = sql[at + 1..]
                     .chars()
                     .take_while(char::is_ascii_digit)
@@ -170,14 +170,16 @@ fn count_placeholders(sql: &str) -> usize {
                 for _ in 0..digits.len() {
                     chars.next();
                 }
-                if let Ok(n) = digits.parse::<usize>() {
-                    highest_dollar = highest_dollar.max(n);
+                match digits.parse::<usize>() {
+                    Ok(n) => highest = highest.max(n),
+                    Err(_) if c == '?' => highest += 1,
+                    Err(_) => {}
                 }
             }
             _ => {}
         }
     }
-    question_marks.max(highest_dollar)
+    highest
 }
 
 #[cfg(test)]
@@ -196,6 +198,9 @@ mod tests {
         );
         assert_eq!(count_placeholders("SELECT '?', \"$1\" FROM t"), 0);
         assert_eq!(count_placeholders("PRAGMA busy_timeout = 5000"), 0);
+        // A numbered `?N` is parameter N; a bare `?` one past the largest so far.
+        assert_eq!(count_placeholders("VALUES (?, ?, ?2), (?, ?2, ?2)"), 3);
+        assert_eq!(count_placeholders("VALUES ($1, $2, $2)"), 2);
     }
 
     #[test]

@@ -356,6 +356,13 @@ fn create_many_spans_several_batches(db: &TestDb) {
     let last = people::list(&mut conn, None, n as i64 + 1).unwrap();
     assert_eq!(last.len(), n);
     assert_eq!(last[n - 1].name, format!("n{}", n - 1));
+    // One time for the whole call, in both columns of every row (the
+    // batches bind it once per statement).
+    let at = last[0].created_at;
+    for (i, p) in last.iter().enumerate() {
+        assert_eq!(p.name, format!("n{i}"));
+        assert_eq!((p.created_at, p.updated_at), (at, at), "{p:?}");
+    }
 }
 
 fn create_many_invalid_name_writes_nothing(db: &TestDb) {

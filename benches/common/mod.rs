@@ -282,3 +282,72 @@ pub fn ratio_table(rival: &str, results: &[[Vec<Measured>; 2]]) -> String {
     }
     table
 }
+
+/// Per round and phase, people against the rival's fastest form:
+/// `results[round][contestant][phase]` with people first and the rival's
+/// forms after it; `candidates[phase]` lists the contestants whose code for
+/// that phase differs (the others run the same code as one of them). The
+/// fastest form is the one with the highest median over the rounds, so that
+/// noise in one round does not pick the rival.
+pub fn fastest_rival(
+    results: &[Vec<Vec<Measured>>],
+    candidates: &[&[usize]],
+) -> (Vec<usize>, Vec<[Vec<Measured>; 2]>) {
+    let fastest: Vec<usize> = (0..PHASES.len())
+        .map(|p| {
+            let median_rate =
+                |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
+            candidates[p]
+                .iter()
+                .copied()
+                .max_by(|&a, &b| median_rate(a).total_cmp(&median_rate(b)))
+                .unwrap_or(1)
+        })
+        .collect();
+    let raced = results
+        .iter()
+        .map(|contestants| {
+            let rival = (0..PHASES.len())
+                .map(|p| contestants[fastest[p]][p])
+                .collect();
+            [contestants[0].clone(), rival]
+        })
+        .collect();
+    (fastest, raced)
+}
+
+/// The per-phase medians as JSON, for `benches/chart.py`.
+pub fn write_json(
+    path: &std::path::Path,
+    bench: &str,
+    backend: &str,
+    rival: &str,
+    started: &str,
+    n: usize,
+    raced: &[[Vec<Measured>; 2]],
+) -> Res<()> {
+    let mut phases = Vec::new();
+    for (p, name) in PHASES.iter().enumerate() {
+        let rate = |c: usize| median(raced.iter().map(|r| r[c][p].ops_per_sec()).collect());
+        let ratio = median(
+            raced
+                .iter()
+                .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
+                .collect(),
+        );
+        phases.push(format!(
+            "{{\"phase\":\"{name}\",\"people\":{:.1},\"rival\":{:.1},\"ratio\":{ratio:.4}}}",
+            rate(0),
+            rate(1)
+        ));
+    }
+    let json = format!(
+        "{{\"bench\":\"{bench}\",\"backend\":\"{backend}\",\"rival\":\"{rival}\",\"started\":\"{started}\",\"n\":{n},\"rounds\":{},\"phases\":[{}]}}\n",
+        raced.len(),
+        phases.join(",")
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err("creating the JSON's directory"))?;
+    }
+    std::fs::write(path, json).map_err(err("writing the JSON results"))
+}

@@ -158,12 +158,16 @@ fn print_row(out: &mut impl Write, person: &Person) -> io::Result<()> {
 }
 
 fn add(conn: &mut DbConnection, names: &[String], out: &mut impl Write) -> anyhow::Result<()> {
-    let created = people::transaction(conn, |conn| {
-        names
-            .iter()
-            .map(|name| people::create(conn, name))
-            .collect::<people::Result<Vec<_>>>()
-    })?;
+    // One name is one autocommit INSERT; several are all or nothing.
+    let created = match names {
+        [name] => vec![people::create(conn, name)?],
+        _ => people::transaction(conn, |conn| {
+            names
+                .iter()
+                .map(|name| people::create(conn, name))
+                .collect::<people::Result<Vec<_>>>()
+        })?,
+    };
     for person in &created {
         print_row(out, person)?;
     }

@@ -1,4 +1,6 @@
-//! Switching an SQLite file to WAL, which lets readers go on while one
+//! What people asks of SQLite through its C API rather than through Diesel.
+//!
+//! Switching a file to WAL, which lets readers go on while one
 //! process writes. The switch is a property of the file and needs an
 //! exclusive lock; SQLite skips the busy handler where waiting for it could
 //! deadlock (several processes opening the same fresh file at once), so a
@@ -100,4 +102,11 @@ impl Drop for RawConnection {
         // SAFETY: the handle is open and nothing else refers to it.
         unsafe { ffi::sqlite3_close(self.0.as_ptr()) };
     }
+}
+
+/// See [`use_sqlite_multi_thread_mode`](crate::use_sqlite_multi_thread_mode).
+pub(crate) fn multi_thread_mode() -> bool {
+    // SAFETY: sqlite3_config may be called before SQLite is initialized; after
+    // that it changes nothing and returns SQLITE_MISUSE, which is reported.
+    unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD) == ffi::SQLITE_OK }
 }

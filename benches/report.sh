@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every benchmark BENCHMARKS.md reports, in one run, and its chart:
+#
+#   1. cargo bench --bench crud           people vs rusqlite (and the statement log's price)
+#   2. cargo bench --bench crud_postgres  people vs the postgres crate
+#   3. benches/e2e_postgres.sh            people import vs psql \copy, 1,000,000 names
+#   4. benches/lifecycle.sh               1,000,000-row upgrade; copy vs export | import
+#   5. benches/chart.py                   benches/chart.png from 1 and 2's JSON
+#
+# Usage (from the repo root):
+#   bash benches/report.sh            # the sizes BENCHMARKS.md uses (about 15 minutes here)
+#   bash benches/report.sh --quick    # smoke sizes
+#
+# Outputs go to target/bench-report/ (one .md per benchmark, the JSON) and the
+# chart to benches/chart.png. The PostgreSQL server is $PEOPLE_TEST_POSTGRES_URL,
+# else postgres://postgres@127.0.0.1:5432. matplotlib is installed into a
+# virtualenv under target/ on first use (from PyPI).
+set -euo pipefail
+
+quick=()
+[[ ${1:-} == --quick ]] && quick=(--quick)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+out=$repo/target/bench-report
+mkdir -p "$out"
+export PEOPLE_TEST_POSTGRES_URL=${PEOPLE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+
+log() { printf '\n[report %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+log "crud (SQLite)"
+cargo bench -j2 --bench crud -- "${quick[@]}" --json "$out/crud.json" | tee "$out/crud.md"
+log "crud_postgres"
+cargo bench -j2 --bench crud_postgres -- "${quick[@]}" --json "$out/crud_postgres.json" | tee "$out/crud_postgres.md"
+log "e2e_postgres (import vs psql \\copy)"
+bash benches/e2e_postgres.sh "${quick[@]}" | tee "$out/e2e_postgres.md"
+log "lifecycle (upgrade, copy)"
+PEOPLE_BENCH_POSTGRES_URL=$PEOPLE_TEST_POSTGRES_URL bash benches/lifecycle.sh "${quick[@]}" | tee "$out/lifecycle.md"
+
+log "chart"
+venv=$repo/target/chart-venv
+if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'matplotlib>=3.8,<4'
+fi
+"$venv/bin/python" benches/chart.py benches/chart.png "$out/crud.json" "$out/crud_postgres.json"
+log "done: $out/*.md and benches/chart.png"
