@@ -31,6 +31,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A number that changes whenever another connection commits to the
+    /// database (a table-valued pragma).
+    pragma_data_version (data_version) {
+        data_version -> BigInt,
+    }
+}
+
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// Rows this connection changed since it was opened.
+    fn total_changes() -> diesel::sql_types::BigInt;
+}
+
+/// What changes whenever an SQLite database does, seen from `conn`: the
+/// data version (commits by other connections) and this connection's own
+/// changes. Inside a read transaction it is that snapshot's.
+pub(crate) fn sqlite_change_stamp(conn: &mut diesel::SqliteConnection) -> Result<(i64, i64)> {
+    Ok(pragma_data_version::table
+        .select((pragma_data_version::data_version, total_changes()))
+        .get_result(conn)?)
+}
+
 #[cfg(feature = "postgres")]
 diesel::table! {
     information_schema.tables (table_name) {
@@ -72,4 +95,41 @@ pub(crate) fn sqlite_main_file(conn: &mut diesel::SqliteConnection) -> Result<Op
         .select(pragma_database_list::file)
         .get_result(conn)?;
     Ok((!file.is_empty()).then_some(file))
+}
+
+#[cfg(feature = "postgres")]
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// A server setting, as text (`max_connections`, ...).
+    fn current_setting(name: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+#[cfg(feature = "postgres")]
+diesel::table! {
+    /// One row per server process (only its type is read).
+    pg_stat_activity (pid) {
+        pid -> Integer,
+        backend_type -> Nullable<Text>,
+    }
+}
+
+/// How many more client connections the PostgreSQL server accepts from an
+/// ordinary role now: `max_connections` less the slots reserved for
+/// superusers and the client connections already open.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_free_connections(conn: &mut DbConnection) -> Result<u32> {
+    let DbConnection::Postgres(c) = conn else {
+        return Ok(0);
+    };
+    let setting = |c: &mut diesel::PgConnection, name: &str| -> Result<i64> {
+        let text: String = diesel::select(current_setting(name)).get_result(c)?;
+        Ok(text.trim().parse().unwrap_or(0))
+    };
+    let max = setting(c, "max_connections")?;
+    let reserved = setting(c, "superuser_reserved_connections")?;
+    let open: i64 = pg_stat_activity::table
+        .filter(pg_stat_activity::backend_type.eq("client backend"))
+        .count()
+        .get_result(c)?;
+    Ok(u32::try_from((max - reserved - open).max(0)).unwrap_or(u32::MAX))
 }

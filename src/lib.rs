@@ -104,12 +104,14 @@ mod statements;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod url;
+#[cfg(feature = "serve")]
+pub mod web;
 
 pub use connection::{DbConnection, open, transaction};
 pub use error::{Error, Result};
 pub use models::Person;
 pub use name::PersonName;
-pub use pagination::{PageRequest, PageWindow, Pagination, paginate};
+pub use pagination::{PageRequest, PageTotals, PageWindow, Pagination, paginate, paginate_cached};
 pub use person::{
     BulkReport, OnConflict, count, create, create_many, delete, find_by_name, get, list, rename,
     search,

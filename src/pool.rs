@@ -135,6 +135,11 @@ impl Pool {
     pub fn connections(&self) -> u32 {
         self.inner.state().connections
     }
+
+    /// The most connections the pool opens at once (1 for in-memory SQLite).
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
 }
 
 impl std::fmt::Debug for Pool {

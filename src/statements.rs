@@ -211,6 +211,45 @@ impl Query for PageAfter {
 
 impl<Conn> RunQueryDsl<Conn> for PageAfter {}
 
+/// `SELECT <Person> FROM person ORDER BY id LIMIT +? OFFSET +?` (plain
+/// `LIMIT ? OFFSET ?` on PostgreSQL): a numbered page of everyone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageAt {
+    pub(crate) limit: i64,
+    pub(crate) offset: i64,
+}
+
+impl QueryId for PageAt {
+    type QueryId = PageAt;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for PageAt
+where
+    DB: Backend + Spelling,
+    person::table: QueryFragment<DB>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        push_person_columns(&mut out)?;
+        out.push_sql(" FROM ");
+        person::table.walk_ast(out.reborrow())?;
+        out.push_sql(" ORDER BY ");
+        out.push_identifier(<person::id as Column>::NAME)?;
+        out.push_sql(DB::LIMIT);
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(DB::OFFSET);
+        out.push_bind_param::<BigInt, _>(&self.offset)
+    }
+}
+
+impl Query for PageAt {
+    type SqlType = PersonRow;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PageAt {}
+
 /// `INSERT INTO person (name, created_at, updated_at) VALUES (?, ?, ?2)`,
 /// `… RETURNING id` on PostgreSQL: both times are one value, bound (and
 /// formatted: on SQLite a timestamp is text) once.
@@ -335,6 +374,8 @@ impl<const FULL: bool, Conn> RunQueryDsl<Conn> for CreateMany<'_, FULL> {}
 pub(crate) trait Spelling {
     /// The SQL before a bound LIMIT.
     const LIMIT: &'static str;
+    /// The SQL before a bound OFFSET (which SQLite re-prepares for as it does for LIMIT).
+    const OFFSET: &'static str;
     /// `, ` and the second bound parameter once more.
     const SECOND_PARAMETER_AGAIN: &'static str;
     /// Whether `RETURNING` costs no more than reading the id another way.
@@ -346,6 +387,7 @@ pub(crate) trait Spelling {
 
 impl Spelling for diesel::sqlite::Sqlite {
     const LIMIT: &'static str = " LIMIT +";
+    const OFFSET: &'static str = " OFFSET +";
     const SECOND_PARAMETER_AGAIN: &'static str = ", ?2";
     const RETURNING_IS_CHEAP: bool = false;
 }
@@ -353,6 +395,7 @@ impl Spelling for diesel::sqlite::Sqlite {
 #[cfg(feature = "postgres")]
 impl Spelling for diesel::pg::Pg {
     const LIMIT: &'static str = " LIMIT ";
+    const OFFSET: &'static str = " OFFSET ";
     const SECOND_PARAMETER_AGAIN: &'static str = ", $2";
     const RETURNING_IS_CHEAP: bool = true;
 }

@@ -28,6 +28,8 @@ mod properties;
 mod reliability_report;
 mod security;
 mod upgrade;
+#[cfg(feature = "serve")]
+mod web;
 
 use support::harness::Test;
 
@@ -58,6 +60,8 @@ pub(crate) fn all_tests() -> Vec<Test> {
     tests.extend(reliability_report::tests());
     tests.extend(security::tests());
     tests.extend(upgrade::tests());
+    #[cfg(feature = "serve")]
+    tests.extend(web::tests());
     tests
 }
 

@@ -17,6 +17,8 @@ pub fn run(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
         Command::Migrate { status: true } => migrate_status(url),
         Command::Adopt => adopt(url),
         Command::Copy { from, to } => copy(&from, &to),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => Ok(people::web::serve(url.clone(), &args.options())?),
         on_people => run_on_people(on_people, url),
     }
 }
@@ -30,6 +32,8 @@ fn run_on_people(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
     match command {
         // Dispatched by `run`, which does not open the database first.
         Command::Migrate { .. } | Command::Adopt | Command::Copy { .. } => {}
+        #[cfg(feature = "serve")]
+        Command::Serve(_) => {}
         Command::Add { names } => add(conn, &names, &mut out)?,
         Command::Get { id } => print_row(&mut out, &people::get(conn, id)?)?,
         Command::Find { name } => match people::find_by_name(conn, &name)? {

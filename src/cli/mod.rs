@@ -108,6 +108,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Lines)]
         format: FormatArg,
     },
+    /// Serve the JSON API (/persons), the page (/) and /openapi.json over
+    /// HTTP until SIGTERM or Ctrl-C; logs one line per request on stderr.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
+}
+
+#[cfg(feature = "serve")]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on; port 0 picks a free one (the log says which).
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Database connections in the pool. Default: on SQLite twice the CPU
+    /// cores; on PostgreSQL half the server's free connections, at most 4
+    /// per core.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    connections: Option<u32>,
+    /// How long a request waits for a free connection before it gets 503.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    wait_ms: u64,
+}
+
+#[cfg(feature = "serve")]
+impl ServeArgs {
+    fn options(&self) -> people::web::ServeOptions {
+        people::web::ServeOptions {
+            addr: self.addr,
+            store: people::web::StoreOptions {
+                connections: self.connections,
+                wait: std::time::Duration::from_millis(self.wait_ms),
+                ..people::web::StoreOptions::default()
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -167,7 +201,11 @@ const DEFAULT_DATABASE_URL: &str = "people.db";
 pub fn run() -> anyhow::Result<()> {
     load_dotenv()?;
     let cli = Cli::parse();
-    logging::init(cli.verbose)?;
+    #[cfg(feature = "serve")]
+    let serving = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "serve"))]
+    let serving = false;
+    logging::init(cli.verbose, serving)?;
     // The one place the URL enters: parsed once, shown only redacted from here on.
     let url = DatabaseUrl::parse(cli.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
     commands::run(cli.command, &url)

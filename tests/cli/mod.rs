@@ -10,11 +10,13 @@ mod export;
 mod import;
 mod modify;
 mod read;
+#[cfg(feature = "serve")]
+mod serve;
 mod urls;
 
 /// Every CLI test, for the harness.
 pub(crate) fn tests() -> Vec<crate::support::harness::Test> {
-    [
+    let mut tests: Vec<_> = [
         arguments::tests(),
         add::tests(),
         read::tests(),
@@ -25,7 +27,10 @@ pub(crate) fn tests() -> Vec<crate::support::harness::Test> {
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect();
+    #[cfg(feature = "serve")]
+    tests.extend(serve::tests());
+    tests
 }
 
 /// `ID<TAB>NAME` lines for names stored with ids 1, 2, 3…
