@@ -139,22 +139,28 @@ impl DbConnection {
 
 /// Runs one statement's worth of work `f`: as it is when no transaction is
 /// open (an autocommit statement is atomic by itself, and on SQLite takes the
-/// write lock when it starts, so the busy timeout applies), or in a
-/// savepoint inside an open one, so that its failure leaves that transaction
-/// usable (PostgreSQL aborts a transaction on any error).
+/// write lock when it starts, so the busy timeout applies), and on SQLite
+/// also inside one (a failed statement undoes only itself and the
+/// transaction goes on). Inside a PostgreSQL transaction it runs in a
+/// savepoint, so that its failure leaves that transaction usable
+/// (PostgreSQL aborts a transaction on any error).
 pub(crate) fn statement<T, F>(conn: &mut DbConnection, f: F) -> diesel::QueryResult<T>
 where
     F: FnOnce(&mut DbConnection) -> diesel::QueryResult<T>,
 {
-    let in_transaction = with_inner!(&mut *conn, |c| {
-        AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_some()
-    });
-    if in_transaction {
-        transaction(conn, f)
-    } else {
-        f(conn)
+    match conn {
+        DbConnection::Sqlite(_) => f(conn),
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => {
+            if AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_some()
+            {
+                transaction(conn, f)
+            } else {
+                f(conn)
+            }
+        }
     }
 }
 

@@ -111,7 +111,7 @@ pub use connection::{DbConnection, open, transaction};
 pub use error::{Error, Result};
 pub use models::Person;
 pub use name::PersonName;
-pub use pagination::{PageRequest, PageTotals, PageWindow, Pagination, paginate, paginate_cached};
+pub use pagination::{PageMemo, PageRequest, PageWindow, Pagination, paginate, paginate_cached};
 pub use person::{
     BulkReport, OnConflict, count, create, create_many, delete, find_by_name, get, list, rename,
     search,

@@ -2,7 +2,7 @@
 //! Diesel does not have. For walking a big table, [`list`](crate::list)'s
 //! keyset pages are faster; numbered pages are for UIs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
@@ -107,55 +107,86 @@ pub fn paginate(conn: &mut DbConnection, request: &PageRequest) -> Result<Pagina
     paginate_with(conn, request, None)
 }
 
-/// The totals [`paginate_cached`] counted, remembered while the database
-/// stays unchanged. Keep one per connection (a thread's, or a pooled
-/// connection's), never share one between connections.
+/// What [`paginate_cached`] learnt about the database, kept while the
+/// database stays unchanged: the totals it counted, and where in id order
+/// the rows it fetched stand. Keep one per connection (a thread's own), never
+/// share one between connections.
 ///
-/// Counting is most of the cost of a numbered page on a big table (SQLite
-/// counts by walking an index: about a millisecond per 100,000 rows). On
-/// SQLite the count is reused while the connection's change stamp (`PRAGMA
-/// data_version`, which moves on every commit by another connection, and
-/// `total_changes()`, this connection's own writes) is the same, read inside
-/// the page's own read transaction. So a reused total is exactly the one a
-/// fresh count would give. On PostgreSQL nothing is remembered.
+/// A numbered page on a big SQLite table costs two walks: the count (SQLite
+/// counts by walking an index, about a millisecond per 100,000 rows) and the
+/// OFFSET (SQLite steps over every row before the page). With a memo, a
+/// total is counted once, and a page starts from the nearest row whose
+/// position an earlier page found (`WHERE id >= that_id … OFFSET the_rest`)
+/// instead of from the first row.
+///
+/// Both are exact, not estimates: the memo belongs to one *change stamp* of
+/// the database (`PRAGMA data_version`, which moves on every commit by
+/// another connection, and `total_changes()`, this connection's own
+/// writes), read inside the page's own read transaction; when the stamp
+/// moves, the memo is forgotten. On PostgreSQL nothing is remembered.
 #[derive(Debug, Default, Clone)]
-pub struct PageTotals {
+pub struct PageMemo {
     stamp: Option<(i64, i64)>,
+    /// Total per search (`None`: everyone).
     totals: HashMap<Option<String>, i64>,
+    /// Position (0-based, in id order, everyone) → the id there.
+    positions: BTreeMap<i64, i32>,
 }
 
-/// At most this many different searches' totals are remembered.
-const REMEMBERED_TOTALS: usize = 64;
+/// The memo forgets everything rather than grow past this many entries.
+const MEMO_ENTRIES: usize = 65_536;
 
-/// [`paginate`], reusing a total counted before on this connection when
-/// the database has not changed since (see [`PageTotals`]).
+impl PageMemo {
+    /// Makes the memo belong to `stamp`, forgetting what belonged to another.
+    fn stamp(&mut self, stamp: (i64, i64)) {
+        let full = self.totals.len() + self.positions.len() >= MEMO_ENTRIES;
+        if self.stamp != Some(stamp) || full {
+            self.totals.clear();
+            self.positions.clear();
+            self.stamp = Some(stamp);
+        }
+    }
+
+    /// The nearest known row at or before `offset`: its position and id.
+    fn start_for(&self, offset: i64) -> Option<(i64, i32)> {
+        self.positions
+            .range(..=offset)
+            .next_back()
+            .map(|(&at, &id)| (at, id))
+    }
+}
+
+/// [`paginate`], remembering totals and row positions between calls on one
+/// connection while the database is unchanged (see [`PageMemo`]): the same
+/// pages, faster on SQLite.
 ///
 /// # Errors
 /// As [`paginate`].
 ///
 /// # Example
 /// ```
-/// use people::{PageRequest, PageTotals};
+/// use people::{PageMemo, PageRequest};
 /// # let mut conn = people::init(":memory:")?;
 /// people::create_many(&mut conn, (1..=45).map(|i| format!("p{i}")), people::OnConflict::Fail)?;
-/// let mut totals = PageTotals::default();
-/// assert_eq!(people::paginate_cached(&mut conn, &PageRequest::new(1, 20), &mut totals)?.total(), 45);
+/// let mut memo = PageMemo::default();
+/// assert_eq!(people::paginate_cached(&mut conn, &PageRequest::new(1, 20), &mut memo)?.total(), 45);
 /// people::create(&mut conn, "p46")?;
-/// assert_eq!(people::paginate_cached(&mut conn, &PageRequest::new(3, 20), &mut totals)?.total(), 46);
+/// let last = people::paginate_cached(&mut conn, &PageRequest::new(3, 20), &mut memo)?;
+/// assert_eq!((last.total(), last.items()[0].name.as_str()), (46, "p41"));
 /// # Ok::<(), people::Error>(())
 /// ```
 pub fn paginate_cached(
     conn: &mut DbConnection,
     request: &PageRequest,
-    totals: &mut PageTotals,
+    memo: &mut PageMemo,
 ) -> Result<Pagination> {
-    paginate_with(conn, request, Some(totals))
+    paginate_with(conn, request, Some(memo))
 }
 
 fn paginate_with(
     conn: &mut DbConnection,
     request: &PageRequest,
-    mut remembered: Option<&mut PageTotals>,
+    mut memo: Option<&mut PageMemo>,
 ) -> Result<Pagination> {
     if request.page < 1 {
         return Err(Error::InvalidPage {
@@ -176,15 +207,36 @@ fn paginate_with(
             reason: format!("page {} is past the end", request.page),
         })?;
     let needle = request.search.as_deref();
-    // One read transaction: the items, the stamp and the count come from one snapshot.
+    // One read transaction: the stamp, the items and the count come from one
+    // snapshot. On SQLite the stamp's read starts that snapshot.
     let (total, items) = conn.transaction(|conn| {
-        let items = match needle {
-            // The common case as one cached statement (`LIMIT +?`, see statements.rs).
-            None => with_inner!(conn, |c| PageAt {
-                limit: per_page,
-                offset
+        if let (DbConnection::Sqlite(c), Some(memo)) = (&mut *conn, memo.as_mut()) {
+            memo.stamp(sqlite_change_stamp(c)?);
+        } else {
+            memo = None;
+        }
+        let items: Vec<Person> = match needle {
+            None => {
+                // From the nearest row an earlier page placed, else the first.
+                let (at, from_id) = memo
+                    .as_ref()
+                    .and_then(|m| m.start_for(offset))
+                    .unwrap_or((0, i32::MIN));
+                let page = PageAt {
+                    from_id,
+                    limit: per_page,
+                    offset: offset - at,
+                };
+                let items: Vec<Person> = with_inner!(conn, |c| page.load(c))?;
+                if let (Some(memo), Some(first), Some(last)) =
+                    (memo.as_mut(), items.first(), items.last())
+                {
+                    memo.positions.insert(offset, first.id);
+                    memo.positions
+                        .insert(offset + items.len() as i64 - 1, last.id);
+                }
+                items
             }
-            .load(c))?,
             Some(_) => filtered(needle)
                 .order(person::id.asc())
                 .limit(per_page)
@@ -192,29 +244,16 @@ fn paginate_with(
                 .select(Person::as_select())
                 .load(conn)?,
         };
-        let stamp = match (&mut *conn, remembered.is_some()) {
-            (DbConnection::Sqlite(c), true) => Some(sqlite_change_stamp(c)?),
-            _ => None,
-        };
         let key = request.search.clone();
-        let known = remembered.as_deref().and_then(|r| {
-            (r.stamp.is_some() && r.stamp == stamp)
-                .then(|| r.totals.get(&key).copied())
-                .flatten()
-        });
-        let total = match known {
+        let total = match memo.as_ref().and_then(|m| m.totals.get(&key).copied()) {
             Some(total) => total,
             None => {
                 let total: i64 = match needle {
                     None => person::table.count().get_result(conn)?,
                     Some(_) => filtered(needle).count().get_result(conn)?,
                 };
-                if let (Some(r), Some(stamp)) = (remembered.as_mut(), stamp) {
-                    if r.stamp != Some(stamp) || r.totals.len() >= REMEMBERED_TOTALS {
-                        r.totals.clear();
-                        r.stamp = Some(stamp);
-                    }
-                    r.totals.insert(key, total);
+                if let Some(memo) = memo.as_mut() {
+                    memo.totals.insert(key, total);
                 }
                 total
             }

@@ -211,10 +211,12 @@ impl Query for PageAfter {
 
 impl<Conn> RunQueryDsl<Conn> for PageAfter {}
 
-/// `SELECT <Person> FROM person ORDER BY id LIMIT +? OFFSET +?` (plain
-/// `LIMIT ? OFFSET ?` on PostgreSQL): a numbered page of everyone.
+/// `SELECT <Person> FROM person WHERE id >= ? ORDER BY id LIMIT +? OFFSET +?`
+/// (plain `LIMIT ? OFFSET ?` on PostgreSQL): a numbered page of everyone,
+/// counted from the row with `from_id` (`i32::MIN`: from the first).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PageAt {
+    pub(crate) from_id: i32,
     pub(crate) limit: i64,
     pub(crate) offset: i64,
 }
@@ -228,6 +230,7 @@ impl<DB> QueryFragment<DB> for PageAt
 where
     DB: Backend + Spelling,
     person::table: QueryFragment<DB>,
+    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -235,6 +238,10 @@ where
         push_person_columns(&mut out)?;
         out.push_sql(" FROM ");
         person::table.walk_ast(out.reborrow())?;
+        out.push_sql(" WHERE ");
+        out.push_identifier(<person::id as Column>::NAME)?;
+        out.push_sql(" >= ");
+        out.push_bind_param::<<person::id as Expression>::SqlType, _>(&self.from_id)?;
         out.push_sql(" ORDER BY ");
         out.push_identifier(<person::id as Column>::NAME)?;
         out.push_sql(DB::LIMIT);

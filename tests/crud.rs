@@ -35,6 +35,7 @@ crate::support::tests! {
         paginate_refuses_bad_pages,
         paginate_empty_table_page_1_is_empty_not_an_error,
         paginate_with_search_counts_only_matches,
+        paginate_cached_gives_exactly_the_pages_paginate_gives,
         the_database_refuses_an_81_character_name_written_with_raw_sql,
     }
 }
@@ -550,4 +551,59 @@ fn the_database_refuses_an_81_character_name_written_with_raw_sql(db: &TestDb) {
         );
     }
     assert_eq!(people::count(&mut conn).unwrap(), 1);
+}
+
+/// `paginate_cached` must agree with `paginate` on every page, per_page and
+/// search, however the database changes in between: writes on the same
+/// connection, writes by another connection, deletes that shift positions.
+fn paginate_cached_gives_exactly_the_pages_paginate_gives(db: &TestDb) {
+    let mut conn = db.connect().unwrap();
+    let mut other = db.connect().unwrap();
+    people::create_many(
+        &mut conn,
+        (1..=137).map(|i| format!("p{i}")),
+        OnConflict::Fail,
+    )
+    .unwrap();
+    let mut memo = people::PageMemo::default();
+    let check = |conn: &mut people::DbConnection, memo: &mut people::PageMemo, step: &str| {
+        for per_page in [1, 7, 20, 50] {
+            for search in [None, Some("1".to_owned())] {
+                let pages = people::paginate(
+                    conn,
+                    &PageRequest {
+                        search: search.clone(),
+                        ..PageRequest::new(1, per_page)
+                    },
+                )
+                .unwrap()
+                .pages()
+                .max(1);
+                // Out of order, and each page twice: the memo is used both ways.
+                let order: Vec<i64> = (1..=pages).rev().chain((1..=pages).step_by(3)).collect();
+                for page in order {
+                    let request = PageRequest {
+                        search: search.clone(),
+                        ..PageRequest::new(page, per_page)
+                    };
+                    let plain = people::paginate(conn, &request).unwrap();
+                    let cached = people::paginate_cached(conn, &request, memo).unwrap();
+                    assert_eq!(
+                        cached, plain,
+                        "{step}: page {page} of {per_page}, search {search:?}"
+                    );
+                }
+            }
+        }
+    };
+    check(&mut conn, &mut memo, "fresh");
+    for id in [1, 2, 50, 51, 99, 137] {
+        people::delete(&mut other, id).unwrap();
+    }
+    check(&mut conn, &mut memo, "after another connection deleted");
+    people::create(&mut conn, "p200").unwrap();
+    people::delete(&mut conn, 3).unwrap();
+    check(&mut conn, &mut memo, "after this connection wrote");
+    people::rename(&mut other, 10, "q10").unwrap();
+    check(&mut conn, &mut memo, "after a rename elsewhere");
 }

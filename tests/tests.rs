@@ -30,6 +30,8 @@ mod security;
 mod upgrade;
 #[cfg(feature = "serve")]
 mod web;
+#[cfg(feature = "serve")]
+mod web_browser;
 
 use support::harness::Test;
 
@@ -62,6 +64,8 @@ pub(crate) fn all_tests() -> Vec<Test> {
     tests.extend(upgrade::tests());
     #[cfg(feature = "serve")]
     tests.extend(web::tests());
+    #[cfg(feature = "serve")]
+    tests.extend(web_browser::tests());
     tests
 }
 

@@ -10,7 +10,7 @@
 //!   write, in arrival order. SQLite has one writer at a time whatever the
 //!   app does: a pool of writers only adds lock handoffs and busy-waits. A
 //!   thread that owns its connection also keeps what is worth keeping
-//!   between requests: the totals of numbered pages ([`PageTotals`]).
+//!   between requests: what numbered pages learnt ([`PageMemo`]).
 //! * **PostgreSQL**: a [`Pool`] sized from the server's own limit, used on
 //!   tokio's blocking threads for reads and writes alike (the server has
 //!   real concurrent writers; libpq connections can break and the pool
@@ -32,7 +32,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::connection::connect;
 use crate::pool::PoolOptions;
-use crate::{Backend, DatabaseUrl, DbConnection, Error, PageRequest, PageTotals, Pagination, Pool};
+use crate::{Backend, DatabaseUrl, DbConnection, Error, PageMemo, PageRequest, Pagination, Pool};
 
 use super::problem::Problem;
 
@@ -91,11 +91,19 @@ enum Reads {
 /// What a job runs with: a connection, and what its thread remembers.
 struct Session<'a> {
     conn: &'a mut DbConnection,
-    totals: &'a mut PageTotals,
+    memo: &'a mut PageMemo,
 }
 
-/// Work for a database thread, run with the thread's session.
-type Work = Box<dyn for<'a> FnOnce(Session<'a>) + Send>;
+/// Work for a database thread, run with the thread's session. It returns
+/// whether it went well (an answer below 500) and what sends the answer: as
+/// it is (`None`), or replaced by a problem when the transaction the work
+/// ran in failed to commit.
+/// Run with `None`, it answers 503 without running.
+type Work = Box<dyn for<'a> FnOnce(Option<Session<'a>>) -> (bool, Answer) + Send>;
+type Answer = Box<dyn FnOnce(Option<Problem>) + Send>;
+
+/// Most writes the writer commits together (see [`run_jobs`]).
+const GROUP_COMMIT: usize = 64;
 
 /// A job and who has it: the thread that runs it, or the request that
 /// gave up waiting. Exactly one of them wins, so a write is either run and
@@ -220,11 +228,11 @@ impl Store {
         }
     }
 
-    /// A numbered page, reusing the reader's remembered totals
+    /// A numbered page, with what the reader remembers of earlier pages
     /// ([`paginate_cached`](crate::paginate_cached)).
     pub async fn paginate(&self, request: PageRequest) -> Result<Pagination, Problem> {
         self.run(&self.inner.reads, move |session| {
-            crate::paginate_cached(session.conn, &request, session.totals)
+            crate::paginate_cached(session.conn, &request, session.memo)
         })
         .await
     }
@@ -256,10 +264,10 @@ impl Store {
                     let mut conn = pool.get()?;
                     // A pooled connection is this thread's only for this
                     // request: nothing to remember (nor is on PostgreSQL).
-                    let mut totals = PageTotals::default();
+                    let mut memo = PageMemo::default();
                     f(Session {
                         conn: &mut conn,
-                        totals: &mut totals,
+                        memo: &mut memo,
                     })
                 })
                 .await;
@@ -281,28 +289,18 @@ impl Workers {
         let (jobs, queued) = mpsc::sync_channel::<Job>(options.queue.max(1));
         let queued = Arc::new(Mutex::new(queued));
         let mut threads = Vec::with_capacity(connections.len());
+        // The writer (the only thread of its kind on SQLite) commits groups.
+        let group = if connections.len() == 1 {
+            GROUP_COMMIT
+        } else {
+            1
+        };
         for (n, mut conn) in connections.into_iter().enumerate() {
             let queued = Arc::clone(&queued);
-            let mut totals = PageTotals::default();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("{name}-{n}"))
-                    .spawn(move || {
-                        // Ends when the store is gone and the queue is drained:
-                        // every job accepted before that runs.
-                        while let Some(job) = next_job(&queued) {
-                            let claimed = job
-                                .claim
-                                .compare_exchange(QUEUED, RUNNING, SeqCst, SeqCst)
-                                .is_ok();
-                            if claimed {
-                                (job.work)(Session {
-                                    conn: &mut conn,
-                                    totals: &mut totals,
-                                });
-                            }
-                        }
-                    })?,
+                    .spawn(move || run_jobs(&queued, &mut conn, group))?,
             );
         }
         Ok(Workers {
@@ -324,8 +322,21 @@ impl Workers {
         };
         let (reply, mut answer) = oneshot::channel();
         let work: Work = Box::new(move |session| {
-            // The client may have gone; the work (a write, say) stands.
-            let _ = reply.send(f(session).map_err(Problem::from));
+            let result = match session {
+                Some(session) => f(session).map_err(Problem::from),
+                None => Err(Problem::unavailable(
+                    "the database failed a write before this one; try again",
+                )),
+            };
+            let went_well = result.as_ref().map_or_else(|p| p.status < 500, |_| true);
+            let answer: Answer = Box::new(move |failed_commit: Option<Problem>| {
+                // The client may have gone; the work (a write, say) stands.
+                let _ = reply.send(match failed_commit {
+                    Some(problem) => Err(problem),
+                    None => result,
+                });
+            });
+            (went_well, answer)
         });
         let claim = Arc::new(AtomicU8::new(QUEUED));
         let job = Job {
@@ -363,14 +374,83 @@ impl Workers {
     }
 }
 
-/// The next job, or `None` once every sender is gone and the queue is empty.
-fn next_job(queued: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
-    // A poisoned lock means another worker panicked holding it; the
-    // receiver itself is intact.
-    let receiver = queued
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    receiver.recv().ok()
+/// A database thread's life: run jobs until the store is gone and the queue
+/// is drained (every job accepted before that runs).
+///
+/// With `group` above 1 (the SQLite writer), the jobs waiting together are
+/// run in one transaction and answered after its commit: under load many
+/// writes share one commit (one append of the pages they changed to the
+/// WAL) instead of paying one each. Each job's statements are atomic on
+/// their own (a refused insert undoes only itself), so one job's refusal
+/// does not touch the others'; a failed commit fails them all. After a job
+/// fails for another reason (disk full, I/O: SQLite may have rolled the
+/// whole transaction back), the rest of the group is not run but answered
+/// 503, so that no write answered as failed is ever stored.
+fn run_jobs(queued: &Mutex<mpsc::Receiver<Job>>, conn: &mut DbConnection, group: usize) {
+    let mut memo = PageMemo::default();
+    let mut jobs = Vec::with_capacity(group);
+    loop {
+        {
+            // A poisoned lock means another thread panicked holding it; the
+            // receiver itself is intact.
+            let receiver = queued
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match receiver.recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => return,
+            }
+            while jobs.len() < group {
+                match receiver.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        // Each job is claimed by this thread or by its request, which gave up.
+        jobs.retain(|job| {
+            job.claim
+                .compare_exchange(QUEUED, RUNNING, SeqCst, SeqCst)
+                .is_ok()
+        });
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut not_run = Vec::new();
+        let committed = if jobs.len() <= 1 {
+            for job in jobs.drain(..) {
+                let (_, answer) = (job.work)(Some(Session {
+                    conn: &mut *conn,
+                    memo: &mut memo,
+                }));
+                answers.push(answer);
+            }
+            Ok(())
+        } else {
+            crate::transaction(&mut *conn, |conn| {
+                let mut healthy = true;
+                for job in jobs.drain(..) {
+                    if !healthy {
+                        not_run.push(job);
+                        continue;
+                    }
+                    let (went_well, answer) = (job.work)(Some(Session {
+                        conn: &mut *conn,
+                        memo: &mut memo,
+                    }));
+                    healthy = went_well;
+                    answers.push(answer);
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        let failed = committed.err().map(Problem::from);
+        for answer in answers {
+            answer(failed.clone());
+        }
+        for job in not_run {
+            let (_, answer) = (job.work)(None);
+            answer(None);
+        }
+    }
 }
 
 impl Drop for Workers {

@@ -133,6 +133,51 @@ pub const GNU_TIME: Requirement = Requirement {
     },
 };
 
+/// Debian's Chromium, which tests/web_browser.rs drives.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+pub const CHROMIUM_BIN: &str = "/usr/bin/chromium";
+/// Debian's chromedriver, the WebDriver server for [`CHROMIUM_BIN`].
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+pub const CHROMEDRIVER_BIN: &str = "/usr/bin/chromedriver";
+
+/// Headless Chromium and a chromedriver of the same major version
+/// (`apt-get install chromium chromium-driver`).
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+pub const CHROMIUM: Requirement = Requirement {
+    name: "Chromium and chromedriver",
+    probe: || {
+        let major = |program: &str| -> Result<String, String> {
+            if !Path::new(program).exists() {
+                return Err(format!(
+                    "{program} is not installed (apt-get install chromium chromium-driver)"
+                ));
+            }
+            let output = std::process::Command::new(program)
+                .arg("--version")
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("{program} --version: {e}"))?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            // "Chromium 156.0.8078.108 built on …", "ChromeDriver 156.0.8078.108 (…)".
+            text.split_whitespace()
+                .nth(1)
+                .and_then(|version| version.split('.').next())
+                .filter(|major| output.status.success() && major.parse::<u32>().is_ok())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{program} --version does not run: {:?}", text.trim()))
+        };
+        let (browser, driver) = (major(CHROMIUM_BIN)?, major(CHROMEDRIVER_BIN)?);
+        if browser == driver {
+            Ok(())
+        } else {
+            Err(format!(
+                "Chromium {browser} and chromedriver {driver} are different major versions"
+            ))
+        }
+    },
+};
+
 /// The newest `/usr/lib/postgresql/<version>/bin` holding `initdb`.
 pub fn postgres_bin_dir() -> Option<PathBuf> {
     let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
