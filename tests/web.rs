@@ -16,6 +16,7 @@ use crate::support::*;
 crate::support::tests! {
     plain {
         a_person_serializes_as_its_schema_says,
+        the_name_pattern_is_person_name_s_rules,
     }
     per_backend {
         get_returns_the_person_with_the_cli_field_names,
@@ -783,4 +784,50 @@ fn post_name_at(app: &Router, uri: &str, name: &str) -> Reply {
         app,
         with_json("POST", uri, json!({ "name": name }).to_string()),
     )
+}
+
+/// The OpenAPI document's `pattern` for a name accepts exactly the names
+/// `PersonName` accepts (up to 80 characters, which `maxLength` says).
+fn the_name_pattern_is_person_name_s_rules() {
+    use proptest::prelude::*;
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(people::web::openapi::ApiDoc::openapi()).unwrap();
+    let pattern = doc["components"]["schemas"]["NameBody"]["properties"]["name"]["pattern"]
+        .as_str()
+        .expect("a pattern")
+        .to_owned();
+    let regex = regex::Regex::new(&pattern).unwrap();
+    let agrees = |name: &str| {
+        let short = name.chars().count() <= 80;
+        let valid = people::PersonName::new(name).is_ok();
+        assert_eq!(
+            short && regex.is_match(name),
+            valid,
+            "pattern and PersonName disagree on {name:?}"
+        );
+    };
+    // Every interesting character, alone, first, last and inside.
+    let edges = [
+        '\0', '\t', '\n', '\r', '\u{1f}', ' ', '\u{7f}', '\u{85}', '\u{9f}', '\u{a0}', '\u{ad}',
+        '\u{1680}', '\u{180e}', '\u{2000}', '\u{200a}', '\u{200b}', '\u{2028}', '\u{2029}',
+        '\u{202f}', '\u{205f}', '\u{3000}', '\u{feff}', 'a', 'é', '中', '😀',
+    ];
+    for c in edges {
+        for name in [
+            format!("{c}"),
+            format!("{c}x"),
+            format!("x{c}"),
+            format!("x{c}x"),
+        ] {
+            agrees(&name);
+        }
+    }
+    let config = ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(name in "\\PC{0,3}[\\s\\p{Cc}]?\\PC{0,3}|.{0,82}")| {
+        agrees(&name);
+    });
 }

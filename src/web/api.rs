@@ -32,12 +32,17 @@ pub const MAX_LIMIT: i64 = 1_000;
 pub struct ListQuery {
     /// Numbered pages: the page, from 1 (default 1). A page past the end
     /// other than page 1 is 404, as is a page below 1.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Numbered pages: items per page (default 20, at most 100; below 1 is 404).
+    #[param(minimum = 1)]
     pub per_page: Option<i64>,
     /// Keyset pages: only ids above this one (default: from the start).
+    /// Not with `page` or `per_page` (400).
     pub after: Option<i64>,
-    /// Keyset pages: at most this many items (default 50, at most 1,000).
+    /// Keyset pages: at most this many items (default 50, at most 1,000;
+    /// below 1 is 400). Not with `page` or `per_page` (400).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Only names containing this text (case-sensitive).
     pub q: Option<String>,
@@ -86,7 +91,14 @@ pub enum PersonPage {
 pub struct NameBody {
     /// 1 to 80 characters, no control characters, no leading or trailing
     /// whitespace, and not another person's name.
-    #[schema(min_length = 1, max_length = 80)]
+    // The pattern is `PersonName`'s rules: no control character (Unicode Cc),
+    // no White_Space character first or last; `\u` escapes read the same in
+    // ECMA-262 and Python. `web::the_name_pattern_is_person_name_s_rules` checks it.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
+    )]
     pub name: String,
 }
 
