@@ -10,7 +10,7 @@ use crate::models::{NewPerson, Person, UtcTimestamp, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
 use crate::schema::person;
 use crate::statements::{
-    CREATE_MANY_ROWS, Create, CreateMany, LimitPlus, PageAfter, PersonWhere, Rename,
+    CREATE_MANY_ROWS, Create, CreateMany, LimitPlus, PageAt, PersonWhere, Rename,
 };
 
 #[diesel::declare_sql_function]
@@ -307,9 +307,10 @@ pub fn list(conn: &mut DbConnection, after: Option<i32>, limit: i64) -> Result<V
     let Some(first_id) = first_id_after(after) else {
         return Ok(Vec::new());
     };
-    let page = PageAfter {
-        first_id,
+    let page = PageAt {
+        from_id: first_id,
         limit: limit.max(0),
+        offset: 0,
     };
     Ok(with_inner!(conn, |c| page.load(c))?)
 }

@@ -4,11 +4,11 @@
 //! * [`Rename`]: Diesel never caches an `UPDATE` (`update_statement/mod.rs`
 //!   marks it unsafe to cache), so every rename would compile its SQL again.
 //!   This one has a static `QueryId`, so the connection prepares it once.
-//! * [`LimitPlus`], [`PageAfter`]: Diesel binds `LIMIT ?`, and SQLite 3.47+
+//! * [`LimitPlus`], [`PageAt`]: Diesel binds `LIMIT ?`, and SQLite 3.47+
 //!   re-prepares a statement whose LIMIT is a bare bound parameter every
 //!   time it is run. `LIMIT +?` binds the same value as an expression, which
 //!   SQLite does not.
-//! * [`PersonWhere`], [`PageAfter`]: a cached statement still walks its whole
+//! * [`PersonWhere`], [`PageAt`]: a cached statement still walks its whole
 //!   query tree on every call to collect the bound values (the select list,
 //!   the FROM clause, each operator); these flat ones visit their one or two
 //!   values and little else. Measured with callgrind on point reads.
@@ -169,51 +169,10 @@ impl<C: Column, V> Query for PersonWhere<C, V> {
 
 impl<C: Column, V, Conn> RunQueryDsl<Conn> for PersonWhere<C, V> {}
 
-/// `SELECT <Person> FROM person WHERE id >= ? ORDER BY id LIMIT +?` (plain
-/// `LIMIT ?` on PostgreSQL): a keyset page.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PageAfter {
-    pub(crate) first_id: i32,
-    pub(crate) limit: i64,
-}
-
-impl QueryId for PageAfter {
-    type QueryId = PageAfter;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<DB> QueryFragment<DB> for PageAfter
-where
-    DB: Backend + Spelling,
-    person::table: QueryFragment<DB>,
-    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
-    i64: diesel::serialize::ToSql<BigInt, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("SELECT ");
-        push_person_columns(&mut out)?;
-        out.push_sql(" FROM ");
-        person::table.walk_ast(out.reborrow())?;
-        out.push_sql(" WHERE ");
-        out.push_identifier(<person::id as Column>::NAME)?;
-        out.push_sql(" >= ");
-        out.push_bind_param::<<person::id as Expression>::SqlType, _>(&self.first_id)?;
-        out.push_sql(" ORDER BY ");
-        out.push_identifier(<person::id as Column>::NAME)?;
-        out.push_sql(DB::LIMIT);
-        out.push_bind_param::<BigInt, _>(&self.limit)
-    }
-}
-
-impl Query for PageAfter {
-    type SqlType = PersonRow;
-}
-
-impl<Conn> RunQueryDsl<Conn> for PageAfter {}
-
 /// `SELECT <Person> FROM person WHERE id >= ? ORDER BY id LIMIT +? OFFSET +?`
-/// (plain `LIMIT ? OFFSET ?` on PostgreSQL): a numbered page of everyone,
-/// counted from the row with `from_id` (`i32::MIN`: from the first).
+/// (plain `LIMIT ? OFFSET ?` on PostgreSQL): a page of everyone from the row
+/// with `from_id` (`i32::MIN`: from the first), `offset` rows on; with
+/// offset 0, a keyset page.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PageAt {
     pub(crate) from_id: i32,

@@ -103,20 +103,22 @@ impl Reply {
 }
 
 fn send(app: &Router, request: Request<Body>) -> Reply {
-    runtime().block_on(async {
-        let response = app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    })
+    runtime().block_on(send_async(app, request))
+}
+
+async fn send_async(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn get(app: &Router, uri: &str) -> Reply {
@@ -524,24 +526,10 @@ fn an_exhausted_pool_answers_503_with_retry_after(db: &TestDb) {
     };
     held.wait();
     let started = std::time::Instant::now();
-    let reply = rt.block_on(async {
-        let response = app
-            .clone()
-            .oneshot(Request::get("/persons/1").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    });
+    let reply = rt.block_on(send_async(
+        &app,
+        Request::get("/persons/1").body(Body::empty()).unwrap(),
+    ));
     let problem = reply.problem(503);
     assert_eq!(reply.header(header::RETRY_AFTER), Some("1"));
     assert_eq!(problem["type"], "tag:people.rs,2026:unavailable");

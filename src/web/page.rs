@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{FromRequest, OriginalUri, Path, Query, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -42,6 +42,31 @@ pub struct NameForm {
     pub q: String,
 }
 
+/// What every form post carries: where the app is mounted, the fields, and
+/// the page the form was on. A body that is not a form is a problem (415,
+/// or 413 when too big).
+pub struct Posted {
+    base: String,
+    form: NameForm,
+    page: i64,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let base = match request.extensions().get::<OriginalUri>() {
+            Some(OriginalUri(original)) => base_path(original, request.uri()),
+            None => String::new(),
+        };
+        let Form(form) = Form::<NameForm>::from_request(request, state)
+            .await
+            .map_err(|rejection| form_rejected(&rejection))?;
+        let page = page_number(form.page.as_deref()).unwrap_or(1);
+        Ok(Posted { base, form, page })
+    }
+}
+
 /// `GET /`.
 pub async fn show(
     State(store): State<Store>,
@@ -66,18 +91,8 @@ pub async fn show(
 }
 
 /// `POST /add`: adds the name, then shows the last page, where it is.
-pub async fn add(
-    State(store): State<Store>,
-    OriginalUri(original): OriginalUri,
-    uri: Uri,
-    form: Result<Form<NameForm>, FormRejection>,
-) -> Response {
-    let base = base_path(&original, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_rejected(&rejection),
-    };
-    let page = page_number(form.page.as_deref()).unwrap_or(1);
+pub async fn add(State(store): State<Store>, posted: Posted) -> Response {
+    let Posted { base, form, page } = posted;
     let failed = |problem: Problem, typed: String| Feedback {
         add_value: typed,
         add_error: Some(problem.detail.clone()),
@@ -106,17 +121,10 @@ pub async fn add(
 /// `POST /rename/{id}`.
 pub async fn rename(
     State(store): State<Store>,
-    OriginalUri(original): OriginalUri,
-    uri: Uri,
     Path(id): Path<String>,
-    form: Result<Form<NameForm>, FormRejection>,
+    posted: Posted,
 ) -> Response {
-    let base = base_path(&original, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_rejected(&rejection),
-    };
-    let page = page_number(form.page.as_deref()).unwrap_or(1);
+    let Posted { base, form, page } = posted;
     let outcome = match (id.parse::<i32>(), PersonName::new(form.name.as_str())) {
         (Ok(id), Ok(name)) => store
             .write(move |conn| crate::rename(conn, id, name))
@@ -147,17 +155,10 @@ pub async fn rename(
 /// one, if that page is gone).
 pub async fn delete(
     State(store): State<Store>,
-    OriginalUri(original): OriginalUri,
-    uri: Uri,
     Path(id): Path<String>,
-    form: Result<Form<NameForm>, FormRejection>,
+    posted: Posted,
 ) -> Response {
-    let base = base_path(&original, &uri);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return form_rejected(&rejection),
-    };
-    let page = page_number(form.page.as_deref()).unwrap_or(1);
+    let Posted { base, form, page } = posted;
     let outcome = match id.parse::<i32>() {
         Ok(id) => store.write(move |conn| crate::delete(conn, id)).await,
         Err(_) => Err(Problem::status(StatusCode::NOT_FOUND, "no such person")),
