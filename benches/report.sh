@@ -5,10 +5,12 @@
 #   2. cargo bench --bench crud_postgres  people vs the postgres crate
 #   3. benches/e2e_postgres.sh            people import vs psql \copy, 1,000,000 names
 #   4. benches/lifecycle.sh               1,000,000-row upgrade; copy vs export | import
-#   5. benches/chart.py                   benches/chart.png from 1 and 2's JSON
+#   5. benches/web/load.sh                people serve vs the Flask-SQLAlchemy app under load
+#   6. benches/web/scale_out.sh           two people serve processes on one PostgreSQL
+#   7. benches/chart.py                   benches/chart.png from 1 and 2's JSON
 #
 # Usage (from the repo root):
-#   bash benches/report.sh            # the sizes BENCHMARKS.md uses (about 15 minutes here)
+#   bash benches/report.sh            # the sizes BENCHMARKS.md uses (about 25 minutes here)
 #   bash benches/report.sh --quick    # smoke sizes
 #
 # Outputs go to target/bench-report/ (one .md per benchmark, the JSON) and the
@@ -35,6 +37,12 @@ log "e2e_postgres (import vs psql \\copy)"
 bash benches/e2e_postgres.sh "${quick[@]}" | tee "$out/e2e_postgres.md"
 log "lifecycle (upgrade, copy)"
 PEOPLE_BENCH_POSTGRES_URL=$PEOPLE_TEST_POSTGRES_URL bash benches/lifecycle.sh "${quick[@]}" | tee "$out/lifecycle.md"
+
+log "web: people serve vs Flask-SQLAlchemy (wrk)"
+cargo build -j2 --release --bin people
+bash benches/web/load.sh "${quick[@]}" --json "$out/web.json" | tee "$out/web.md"
+log "web: two people serve processes, one PostgreSQL"
+bash benches/web/scale_out.sh "${quick[@]}" | tee "$out/scale_out.md"
 
 log "chart"
 venv=$repo/target/chart-venv

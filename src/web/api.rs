@@ -44,7 +44,7 @@ pub struct ListQuery {
     /// below 1 is 400). Not with `page` or `per_page` (400).
     #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// Only names containing this text (case-sensitive).
+    /// Only names containing this text, ignoring ASCII case (all case on PostgreSQL).
     pub q: Option<String>,
 }
 
