@@ -335,13 +335,22 @@ fn edge_cases() -> Vec<(String, usize)> {
 
 fn names_at_the_80_character_edge_count_unicode_scalar_values(db: &TestDb) {
     let run = seeded(db);
-    let mut next_id = 2;
+    let mut added = 1;
+    let mut last_id = 1;
     for (name, chars) in edge_cases() {
         assert!(chars == MAX_NAME_CHARS || chars == MAX_NAME_CHARS + 1);
         if chars == MAX_NAME_CHARS {
-            assert_eq!(run.ok(["add", &name]), row(next_id, &name), "{chars} chars");
-            assert_read_back_exactly(db, &run, next_id, &name);
-            next_id += 1;
+            // On PostgreSQL a refused import below may have spent sequence
+            // values (rows streamed before the bad line, rolled back): ids
+            // only grow, they need not be consecutive.
+            let line = run.ok(["add", &name]);
+            let (id, stored) = line.trim_end_matches('\n').split_once('\t').unwrap();
+            let id: i64 = id.parse().unwrap();
+            assert!(id > last_id, "{line}");
+            assert_eq!(stored, name, "{chars} chars");
+            assert_read_back_exactly(db, &run, id, &name);
+            last_id = id;
+            added += 1;
         } else {
             for args in [
                 vec!["add", name.as_str()],
@@ -359,7 +368,7 @@ fn names_at_the_80_character_edge_count_unicode_scalar_values(db: &TestDb) {
             assert!(PersonName::new(name.as_str()).is_err());
         }
     }
-    assert_eq!(run.count(), next_id as u64 - 1);
+    assert_eq!(run.count(), added);
     assert_eq!(run.ok(["get", "1"]), row(1, "Existing"));
 }
 

@@ -151,11 +151,11 @@ fn postgres_restarted_during_an_import_fails_it_in_one_line_and_writes_nothing()
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // Five batches go in, then the import waits for more input, inside its
-    // transaction, while the server restarts under it.
+    // Names go in, then the import waits for more input, inside its
+    // transaction (in the middle of a COPY), while the server restarts under it.
     stdin.write_all(filler_names(5_000).as_bytes()).unwrap();
     stdin.flush().unwrap();
-    pg.wait_for_a_session_idle_in_transaction();
+    pg.wait_for_a_session_waiting_in_a_transaction();
     pg.server("restart");
     // Small enough for the pipe buffer, whenever the child gives up.
     let rest: String = (5_000..7_000)

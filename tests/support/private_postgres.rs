@@ -148,7 +148,9 @@ impl PrivatePostgres {
 
     /// Waits (up to a minute) until some session sits in an open transaction.
     #[track_caller]
-    pub(crate) fn wait_for_a_session_idle_in_transaction(&self) {
+    /// Waits until a session waits on its client inside a transaction: idle
+    /// in it, or in a `COPY … FROM STDIN` waiting for the next data.
+    pub(crate) fn wait_for_a_session_waiting_in_a_transaction(&self) {
         #[derive(diesel::QueryableByName)]
         struct Sessions {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -159,7 +161,8 @@ impl PrivatePostgres {
         let started = Instant::now();
         loop {
             let sessions: Sessions = diesel::sql_query(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction'",
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' \
+                 OR (state = 'active' AND wait_event = 'ClientRead')",
             )
             .get_result(super::pg(&mut conn))
             .unwrap();
