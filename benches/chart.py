@@ -44,9 +44,9 @@ def main(out, paths):
         rates_ax.set_yscale("log")
         rates_ax.set_ylabel("operations per second (log)")
         rates_ax.set_xticks(list(x), phases, rotation=25, ha="right")
-        rates_ax.set_title(
-            f"{result['backend']}: people vs {result['rival']}, N = {result['n']:,}"
-        )
+        # The backend's own version string can be long: its first words.
+        backend = " ".join(result["backend"].split(",")[0].split()[:2])
+        rates_ax.set_title(f"{backend}: people vs {result['rival']}, N = {result['n']:,}")
         rates_ax.legend(loc="upper right", fontsize=8)
 
         ratios = [p["ratio"] for p in result["phases"]]
@@ -57,12 +57,12 @@ def main(out, paths):
         for i, r in zip(x, ratios):
             ratio_ax.text(i, r, f"{r:.2f}", ha="center", va="bottom", fontsize=8)
         ratio_ax.set_ylabel(f"people / {result['rival']}")
-        ratio_ax.set_ylim(0, max(1.2, max(ratios) * 1.1))
+        ratio_ax.set_ylim(0, max(1.3, max(ratios) * 1.15))
         ratio_ax.set_xticks(list(x), phases, rotation=25, ha="right")
         ratio_ax.set_title(
             f"median of {result['rounds']} round(s), {result['started']}"
         )
-        ratio_ax.legend(loc="upper right", fontsize=8)
+        ratio_ax.legend(loc="upper left", fontsize=8, ncols=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")

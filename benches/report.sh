@@ -2,7 +2,9 @@
 # Every benchmark BENCHMARKS.md reports, in one run, and its chart:
 #
 #   1. cargo bench --bench crud           people vs rusqlite (and the statement log's price)
+#      benches/callgrind.sh               the same phases in instructions per operation
 #   2. cargo bench --bench crud_postgres  people vs the postgres crate
+#      benches/e2e.sh                     people import vs the sqlite3 shell; memory of export/list
 #   3. benches/e2e_postgres.sh            people import vs psql \copy, 1,000,000 names
 #   4. benches/lifecycle.sh               1,000,000-row upgrade; copy vs export | import
 #   5. benches/web/load.sh                people serve vs the Flask-SQLAlchemy app under load
@@ -31,6 +33,10 @@ log() { printf '\n[report %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 log "crud (SQLite)"
 cargo bench -j2 --bench crud -- "${quick[@]}" --json "$out/crud.json" | tee "$out/crud.md"
+log "callgrind (instructions per operation)"
+bash benches/callgrind.sh | tee "$out/callgrind.md"
+log "e2e (SQLite import vs the sqlite3 shell; memory)"
+bash benches/e2e.sh "${quick[@]}" | tee "$out/e2e.md"
 log "crud_postgres"
 cargo bench -j2 --bench crud_postgres -- "${quick[@]}" --json "$out/crud_postgres.json" | tee "$out/crud_postgres.md"
 log "e2e_postgres (import vs psql \\copy)"
