@@ -14,6 +14,7 @@ use crate::support::*;
 crate::support::tests! {
     plain {
         serve_refuses_a_taken_address_in_one_line => [BINARY],
+        a_full_disk_under_writes_never_stores_a_write_it_refused => [BINARY, PRLIMIT],
     }
     per_backend {
         serve_answers_logs_and_stops_on_sigterm => [BINARY],
@@ -30,8 +31,13 @@ struct Server {
 
 impl Server {
     fn start(url: &str) -> Server {
+        Server::start_with(url, Command::new(PEOPLE))
+    }
+
+    /// `people` run by `command` (a wrapper that ends by running it).
+    fn start_with(url: &str, mut command: Command) -> Server {
         let dir = temp_dir();
-        let mut child = Command::new(PEOPLE)
+        let mut child = command
             .current_dir(dir.path())
             .env_remove("DATABASE_URL")
             .env_remove("RUST_LOG")
@@ -235,4 +241,84 @@ fn serve_refuses_a_taken_address_in_one_line() {
         )],
         "{stderr}"
     );
+}
+
+/// Writes that hit a file size limit (RLIMIT_FSIZE, as a full disk) while
+/// the writer commits them in groups: every write answered 201 is stored,
+/// and no write answered otherwise is, whichever write of a group failed.
+fn a_full_disk_under_writes_never_stores_a_write_it_refused() {
+    let dir = temp_dir();
+    let url = dir.path().join("people.db").display().to_string();
+    Runner::new(&url).ok(["add", "Ann"]);
+    // SIGXFSZ ignored (it stays ignored across exec): SQLite gets EFBIG.
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("trap '' XFSZ; exec prlimit --fsize=262144 \"$@\"")
+        .arg("sh")
+        .arg(PEOPLE);
+    let mut server = Server::start_with(&url, limited);
+    let addr = server.addr;
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            std::thread::spawn(move || {
+                let (mut stored, mut refused) = (Vec::new(), Vec::new());
+                let mut refusals_in_a_row = 0;
+                for n in 0..5_000 {
+                    // Long names fill the file sooner.
+                    let name = format!("w{writer}-{n}-{}", "x".repeat(60));
+                    let body = format!(r#"{{"name":"{name}"}}"#);
+                    match request(addr, "POST", "/persons", &body) {
+                        Ok((201, _)) => {
+                            stored.push(name);
+                            refusals_in_a_row = 0;
+                        }
+                        Ok((status, body)) => {
+                            assert!(status >= 500, "{status} {body}");
+                            assert!(!body.contains("SQL"), "a database message leaked: {body}");
+                            refused.push(name);
+                            refusals_in_a_row += 1;
+                            if refusals_in_a_row == 20 {
+                                break;
+                            }
+                        }
+                        Err(e) => panic!("the server stopped answering: {e}"),
+                    }
+                }
+                (stored, refused)
+            })
+        })
+        .collect();
+    let (mut stored, mut refused) = (Vec::new(), Vec::new());
+    for writer in writers {
+        let (s, r) = writer.join().unwrap();
+        stored.extend(s);
+        refused.extend(r);
+    }
+    server.sigterm();
+    assert_eq!(
+        server.wait(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        server.log()
+    );
+    assert!(
+        !stored.is_empty() && !refused.is_empty(),
+        "the limit was never hit: {} stored",
+        stored.len()
+    );
+    let mut conn = people::open(url.as_str()).unwrap();
+    for name in &stored {
+        assert!(
+            people::find_by_name(&mut conn, name).unwrap().is_some(),
+            "acknowledged {name} is missing"
+        );
+    }
+    for name in &refused {
+        assert!(
+            people::find_by_name(&mut conn, name).unwrap().is_none(),
+            "refused {name} was stored"
+        );
+    }
+    assert_eq!(people::count(&mut conn).unwrap(), 1 + stored.len() as i64);
 }
