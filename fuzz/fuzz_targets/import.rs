@@ -7,13 +7,17 @@ use people::PersonName;
 use people::formats::Format;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, input)) = data.split_first() else { return };
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
     let format = match selector % 3 {
         0 => Format::Lines,
         1 => Format::Csv,
         _ => Format::Json,
     };
-    for item in people::formats::read_names(std::io::Cursor::new(input.to_vec()), format).take(100_000) {
+    for item in
+        people::formats::read_names(std::io::Cursor::new(input.to_vec()), format).take(100_000)
+    {
         match item {
             Ok(name) => assert!(PersonName::new(name.as_str()).is_ok()),
             Err(error) => {

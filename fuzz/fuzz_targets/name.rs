@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use people::{Error, PersonName};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let chars = text.chars().count();
     let valid = (1..=80).contains(&chars)
         && !text.chars().any(char::is_control)
@@ -19,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(Error::InvalidName { reason }) => {
             assert!(!valid, "refused {text:?}: {reason}");
-            assert!(!reason.contains('\n') && reason.chars().count() < 200, "{reason:?}");
+            assert!(
+                !reason.contains('\n') && reason.chars().count() < 200,
+                "{reason:?}"
+            );
         }
         Err(other) => panic!("unexpected error {other:?}"),
     }
