@@ -205,8 +205,10 @@ where
     Error: From<<It::Item as TryInto<PersonName>>::Error>,
 {
     use std::cell::RefCell;
-    let names = RefCell::new(names);
-    loop {
+    let names = RefCell::new(names.peekable());
+    // Peeked, so that an input of exactly k batches sends k COPYs, not an
+    // empty one after them.
+    while names.borrow_mut().peek().is_some() {
         let batch = RefCell::new(Vec::with_capacity(POSTGRES_BATCH));
         // A bad name stops the COPY from inside its callback, where only
         // Diesel's error fits; the real one waits here.
@@ -234,10 +236,8 @@ where
         };
         report.inserted += inserted as u64;
         report.skipped += (batch.len() - inserted) as u64;
-        if batch.len() < POSTGRES_BATCH {
-            return Ok(());
-        }
     }
+    Ok(())
 }
 
 /// Writes up to [`POSTGRES_BATCH`] checked names from `names` in PostgreSQL's

@@ -4,6 +4,9 @@ use crate::support::*;
 use people::{BulkReport, Error, OnConflict, PageRequest, Person};
 
 crate::support::tests! {
+    plain {
+        create_many_on_postgres_sends_one_copy_per_100000_names_and_no_empty_one => [POSTGRES],
+    }
     per_backend {
         create_returns_the_stored_row,
         create_refuses_a_taken_name_with_name_taken,
@@ -364,6 +367,24 @@ fn create_many_spans_several_batches(db: &TestDb) {
         assert_eq!(p.name, format!("n{i}"));
         assert_eq!((p.created_at, p.updated_at), (at, at), "{p:?}");
     }
+}
+
+/// COPY has a fixed cost per statement (its end drains the pipeline): exactly
+/// two batches' worth of names is two COPYs, not a third, empty one.
+fn create_many_on_postgres_sends_one_copy_per_100000_names_and_no_empty_one() {
+    let db = postgres_db();
+    let mut conn = db.connect().unwrap();
+    let n = 200_000;
+    let (report, statements) = people::statement_log::record(&mut conn, |conn| {
+        people::create_many(conn, (0..n).map(|i| format!("n{i}")), OnConflict::Fail)
+    });
+    assert_eq!(report.unwrap().inserted, n);
+    let copies: Vec<_> = statements
+        .iter()
+        .filter(|s| s.sql.starts_with("COPY "))
+        .collect();
+    assert_eq!(copies.len(), 2, "{copies:#?}");
+    assert_eq!(people::count(&mut conn).unwrap(), n as i64);
 }
 
 fn create_many_invalid_name_writes_nothing(db: &TestDb) {
