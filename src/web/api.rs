@@ -32,10 +32,10 @@ pub const MAX_LIMIT: i64 = 1_000;
 pub struct ListQuery {
     /// Numbered pages: the page, from 1 (default 1). A page past the end
     /// other than page 1 is 404, as is a page below 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, example = 1)]
     pub page: Option<i64>,
     /// Numbered pages: items per page (default 20, at most 100; below 1 is 404).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, example = 20)]
     pub per_page: Option<i64>,
     /// Keyset pages: only ids above this one (default: from the start).
     /// Not with `page` or `per_page` (400).
@@ -45,6 +45,7 @@ pub struct ListQuery {
     #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Only names containing this text, ignoring ASCII case (all case on PostgreSQL).
+    #[param(example = "ali")]
     pub q: Option<String>,
 }
 
@@ -95,6 +96,7 @@ pub struct NameBody {
     // no White_Space character first or last; `\u` escapes read the same in
     // ECMA-262 and Python. `web::the_name_pattern_is_person_name_s_rules` checks it.
     #[schema(
+        example = "Grace Hopper",
         min_length = 1,
         max_length = 80,
         pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
@@ -187,7 +189,7 @@ pub async fn list(
 /// The person with this id.
 #[utoipa::path(
     get, path = "/persons/{id}", tag = "persons",
-    params(("id" = i32, Path, description = "The person's id")),
+    params(("id" = i32, Path, description = "The person's id", example = 1)),
     responses(
         (status = 200, description = "The person", body = PersonSchema),
         (status = 404, description = "No person has this id", body = Problem, content_type = "application/problem+json"),
@@ -238,7 +240,7 @@ pub async fn create(
 /// Renames a person.
 #[utoipa::path(
     patch, path = "/persons/{id}", tag = "persons",
-    params(("id" = i32, Path, description = "The person's id")),
+    params(("id" = i32, Path, description = "The person's id", example = 1)),
     request_body(content = NameBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The renamed person", body = PersonSchema),
@@ -270,7 +272,7 @@ pub async fn rename(
 /// Deletes a person.
 #[utoipa::path(
     delete, path = "/persons/{id}", tag = "persons",
-    params(("id" = i32, Path, description = "The person's id")),
+    params(("id" = i32, Path, description = "The person's id", example = 1)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "A cross-site request", body = Problem, content_type = "application/problem+json"),

@@ -16,14 +16,16 @@ use super::problem::Problem;
 #[allow(dead_code)]
 pub struct PersonSchema {
     /// The id, from 1.
+    #[schema(example = 1)]
     id: i32,
     /// The unique name.
+    #[schema(example = "Alice")]
     name: String,
     /// When the person was added: RFC 3339, UTC (ends in `Z`), microseconds.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-11-26T08:24:51.993879Z")]
     created_at: String,
     /// When the name last changed (as `created_at` until then).
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-11-26T08:31:02.120004Z")]
     updated_at: String,
 }
 
