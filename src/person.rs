@@ -131,18 +131,16 @@ where
 {
     // One time for the whole batch: it is one transaction.
     let at = now();
-    let batch_size = CREATE_MANY_ROWS;
     transaction(conn, |conn| {
-        let mut report = BulkReport::default();
         #[cfg(feature = "postgres")]
         if let DbConnection::Postgres(_) = conn {
-            copy_many(conn, names.into_iter(), on_conflict, &mut report)?;
-            return Ok(report);
+            return copy_many(conn, names.into_iter(), on_conflict);
         }
-        let mut batch = Vec::with_capacity(batch_size);
+        let mut report = BulkReport::default();
+        let mut batch = Vec::with_capacity(CREATE_MANY_ROWS);
         for name in names {
             batch.push(name.try_into()?);
-            if batch.len() == batch_size {
+            if batch.len() == CREATE_MANY_ROWS {
                 insert_batch(conn, &batch, at, on_conflict, &mut report)?;
                 batch.clear();
             }
@@ -193,18 +191,14 @@ const POSTGRES_BATCH: usize = 100_000;
 /// are the column DEFAULT, the transaction's start (`now()`, UTC), one time
 /// for the whole call as on SQLite.
 #[cfg(feature = "postgres")]
-fn copy_many<It>(
-    conn: &mut DbConnection,
-    names: It,
-    on_conflict: OnConflict,
-    report: &mut BulkReport,
-) -> Result<()>
+fn copy_many<It>(conn: &mut DbConnection, names: It, on_conflict: OnConflict) -> Result<BulkReport>
 where
     It: Iterator,
     It::Item: TryInto<PersonName>,
     Error: From<<It::Item as TryInto<PersonName>>::Error>,
 {
     use std::cell::RefCell;
+    let mut report = BulkReport::default();
     let names = RefCell::new(names.peekable());
     // Peeked, so that an input of exactly k batches sends k COPYs, not an
     // empty one after them.
@@ -237,7 +231,7 @@ where
         report.inserted += inserted as u64;
         report.skipped += (batch.len() - inserted) as u64;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Writes up to [`POSTGRES_BATCH`] checked names from `names` in PostgreSQL's

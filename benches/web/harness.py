@@ -263,6 +263,15 @@ def command_report(args):
         row.append('%.2fx' % ratio if ratio is not None else '-')
         print('| ' + ' | '.join(row) + ' |')
 
+    checks, ok = print_checks_and_verdict(records, len(ordered), 'cells')
+
+    if args.json:
+        write_json(args.json, {'meta': meta, 'cells': ordered, 'checks': checks_json(checks), 'ok': ok})
+    return 0 if ok else 1
+
+
+def print_checks_and_verdict(records, units, unit_name):
+    """Prints every check line and the PASS/FAIL line; returns (checks, ok)."""
     checks = unique_checks(records)
     print()
     for line in checks:
@@ -271,13 +280,12 @@ def command_report(args):
     failed = sum(1 for line in checks if not line.startswith('ok:'))
     ok = errors == 0 and failed == 0 and bool(records)
     print()
-    print('%s: %d cells, %d checks failed, %d errors' % ('PASS' if ok else 'FAIL', len(ordered), failed, errors))
+    print('%s: %d %s, %d checks failed, %d errors' % ('PASS' if ok else 'FAIL', units, unit_name, failed, errors))
+    return checks, ok
 
-    if args.json:
-        write_json(args.json, {'meta': meta, 'cells': ordered,
-                               'checks': [{'ok': line.startswith('ok:'), 'line': line} for line in checks],
-                               'ok': ok})
-    return 0 if ok else 1
+
+def checks_json(checks):
+    return [{'ok': line.startswith('ok:'), 'line': line} for line in checks]
 
 
 def unique_checks(records):
@@ -316,20 +324,10 @@ def command_scale_report(args):
     total_rps = sum(record['rps'] for record in records)
     print('| **both** | | %s | | | %d | %d |' % (
         fmt_rps(total_rps), sum(r['errors'] for r in records), sum(r['created'] for r in records)))
-    checks = unique_checks(records)
-    print()
-    for line in checks:
-        print(line)
-    errors = sum(record['errors'] for record in records)
-    failed = sum(1 for line in checks if not line.startswith('ok:'))
-    ok = errors == 0 and failed == 0 and bool(records)
-    print()
-    print('%s: %d servers, %d checks failed, %d errors' % ('PASS' if ok else 'FAIL', len(records), failed, errors))
+    checks, ok = print_checks_and_verdict(records, len(records), 'servers')
     if args.json:
         write_json(args.json, {'meta': meta, 'servers': [dict(strip_record(r), server=r['server']) for r in records],
-                               'total_rps': total_rps,
-                               'checks': [{'ok': line.startswith('ok:'), 'line': line} for line in checks],
-                               'ok': ok})
+                               'total_rps': total_rps, 'checks': checks_json(checks), 'ok': ok})
     return 0 if ok else 1
 
 

@@ -17,6 +17,8 @@ script_name=$(basename "$0" .sh)
 # command substitution.
 log() { printf '[%s %(%H:%M:%S)T] %s\n' "$script_name" -1 "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# The sourcing script's header comment, for --help.
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 # positive_value OPTION VALUE: prints VALUE if it is a whole number above 0,
 # else exits 2 (use as x=$(positive_value --opt "${2-}") under set -e).
