@@ -5,10 +5,14 @@ use std::time::Duration;
 
 #[cfg(feature = "postgres")]
 use diesel::connection::CacheSize;
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::sqlite_ffi::{SqliteHandle, open_noting_handle};
 use crate::statement_log::StatementLog;
 use crate::url::{Backend, DatabaseUrl, Synchronous};
 
@@ -93,9 +97,13 @@ pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
     };
     match url.backend() {
         Backend::Sqlite => {
-            let mut conn = diesel::SqliteConnection::establish(url.connect_target())
-                .map_err(connection_error)?;
-            conn.set_instrumentation(StatementLog::default());
+            let (conn, handle) =
+                open_noting_handle(|| diesel::SqliteConnection::establish(url.connect_target()));
+            let mut conn = conn.map_err(connection_error)?;
+            conn.set_instrumentation(ConnectionExtras {
+                log: StatementLog::default(),
+                sqlite: handle,
+            });
             let pragmas = match url.synchronous() {
                 Synchronous::Normal => SQLITE_PRAGMAS_NORMAL,
                 Synchronous::Full => SQLITE_PRAGMAS_FULL,
@@ -109,7 +117,10 @@ pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
         Backend::Postgres => {
             let mut conn =
                 diesel::PgConnection::establish(url.connect_target()).map_err(connection_error)?;
-            conn.set_instrumentation(StatementLog::default());
+            conn.set_instrumentation(ConnectionExtras {
+                log: StatementLog::default(),
+                sqlite: None,
+            });
             if !url.statement_cache() {
                 // Unnamed statements only: behind PgBouncer in transaction
                 // mode, the next transaction may run on a server connection
@@ -124,6 +135,38 @@ pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
             reason: "this build of people has no PostgreSQL support".to_owned(),
         }),
     }
+}
+
+/// What people keeps with each connection it opens, in the one
+/// per-connection place Diesel offers: the connection's `Instrumentation`,
+/// which Diesel hands back on request and which can be downcast. An app that
+/// sets its own instrumentation replaces this, and people then does without
+/// (no statement log; a create reads its id with a statement).
+#[derive(Debug)]
+pub(crate) struct ConnectionExtras {
+    /// The [statement log](crate::statement_log).
+    pub(crate) log: StatementLog,
+    /// On SQLite, the connection's C handle.
+    sqlite: Option<SqliteHandle>,
+}
+
+impl ConnectionExtras {
+    pub(crate) fn of<C: Connection>(conn: &mut C) -> Option<&mut ConnectionExtras> {
+        conn.instrumentation().downcast_mut::<ConnectionExtras>()
+    }
+}
+
+impl Instrumentation for ConnectionExtras {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        self.log.on_connection_event(event);
+    }
+}
+
+/// The rowid of the last row `conn` inserted, read without a statement;
+/// `None` if people's extras are not on the connection.
+pub(crate) fn last_insert_rowid(conn: &mut diesel::SqliteConnection) -> Option<i64> {
+    let handle = ConnectionExtras::of(conn)?.sqlite.as_ref()?;
+    Some(handle.last_insert_rowid())
 }
 
 impl DbConnection {

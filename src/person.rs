@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use crate::connection::{DbConnection, MultiBackend, statement, transaction, with_inner};
+use crate::connection::{self, DbConnection, MultiBackend, statement, transaction, with_inner};
 use crate::error::{Error, Result};
 use crate::models::{NewPerson, Person, UtcTimestamp, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
@@ -18,9 +18,8 @@ extern "SQL" {
     /// SQL `lower()`: Unicode-aware on PostgreSQL, ASCII-only on SQLite.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 
-    /// SQLite's id of the connection's last successful INSERT (an `i32` here:
-    /// the id CHECK keeps ids in the model's range).
-    fn last_insert_rowid() -> diesel::sql_types::Integer;
+    /// SQLite's id of the connection's last successful INSERT.
+    fn last_insert_rowid() -> diesel::sql_types::BigInt;
 }
 
 /// What [`create_many`] does with a name that already exists.
@@ -70,23 +69,33 @@ where
     };
     // One autocommit statement: it takes SQLite's write lock when it starts,
     // so the busy timeout applies without a BEGIN IMMEDIATE. Only the id is
-    // read back: the rest is what was written. On SQLite it is
-    // `last_insert_rowid()` on the same connection (see `Create`).
+    // read back: the rest is what was written. On SQLite it is the
+    // connection's last rowid, read through the C API (see `sqlite_ffi`), or
+    // with `SELECT last_insert_rowid()` where that is not at hand.
     // `execute`/`get_results` step each statement to its end, where SQLite
     // checkpoints the WAL (a RETURNING statement read with `get_result` would
     // never get there, and the -wal file would grow without bound).
-    let ids: Vec<i32> = statement(conn, |conn| match conn {
+    let id: Option<i64> = statement(conn, |conn| match conn {
         DbConnection::Sqlite(c) => {
             insert.execute(c)?;
-            diesel::select(last_insert_rowid()).get_results(c)
+            match connection::last_insert_rowid(c) {
+                Some(id) => Ok(Some(id)),
+                None => Ok(diesel::select(last_insert_rowid())
+                    .get_results::<i64>(c)?
+                    .first()
+                    .copied()),
+            }
         }
         #[cfg(feature = "postgres")]
-        DbConnection::Postgres(c) => insert.get_results(c),
+        DbConnection::Postgres(c) => Ok(insert.get_results::<i32>(c)?.first().map(|&id| id.into())),
     })
     .map_err(|e| Error::from_write(e, name.as_str()))?;
-    let id = ids.first().copied().ok_or(Error::Database {
-        source: diesel::result::Error::NotFound,
-    })?;
+    // The id CHECK keeps SQLite's ids in the model's range.
+    let id = id
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or(Error::Database {
+            source: diesel::result::Error::NotFound,
+        })?;
     Ok(Person {
         id,
         name: name.into_string(),

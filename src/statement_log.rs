@@ -29,9 +29,9 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::connection::{Connection as _, Instrumentation, InstrumentationEvent};
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 
-use crate::connection::DbConnection;
+use crate::connection::{ConnectionExtras, DbConnection};
 
 /// The `tracing` target of the statement events.
 pub const TARGET: &str = "people::sql";
@@ -76,10 +76,11 @@ pub fn record<T>(
 }
 
 fn log_of(conn: &mut DbConnection) -> Option<&mut StatementLog> {
-    conn.instrumentation().downcast_mut::<StatementLog>()
+    ConnectionExtras::of(conn).map(|extras| &mut extras.log)
 }
 
-/// The Diesel instrumentation behind the log.
+/// The Diesel instrumentation behind the log (each connection carries it in
+/// its `ConnectionExtras`).
 #[derive(Debug, Default)]
 pub(crate) struct StatementLog {
     /// When the running statement started, if anyone is listening.

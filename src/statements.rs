@@ -347,7 +347,7 @@ pub(crate) trait Spelling {
     /// Whether `RETURNING` costs no more than reading the id another way.
     /// SQLite buffers RETURNING rows in a temporary b-tree (a page allocated
     /// and zeroed per statement: a third of an insert's instructions, measured
-    /// with callgrind), so there the id is `last_insert_rowid()`.
+    /// with callgrind), so there the id is the connection's last rowid (`person::create`).
     const RETURNING_IS_CHEAP: bool;
 }
 

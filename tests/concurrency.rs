@@ -51,14 +51,14 @@ fn eight_threads_racing_for_one_name_one_wins_the_rest_get_name_taken(db: &TestD
 
 fn eight_threads_creating_1000_names_each_lose_none(db: &TestDb) {
     let pool = Pool::new(db.url()).unwrap();
-    let ids: Vec<i32> = std::thread::scope(|s| {
+    let created: Vec<people::Person> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
                 let pool = &pool;
                 s.spawn(move || {
                     let mut conn = pool.get().unwrap();
                     (0..1000)
-                        .map(|i| people::create(&mut conn, format!("t{t}-{i}")).unwrap().id)
+                        .map(|i| people::create(&mut conn, format!("t{t}-{i}")).unwrap())
                         .collect::<Vec<_>>()
                 })
             })
@@ -69,12 +69,16 @@ fn eight_threads_creating_1000_names_each_lose_none(db: &TestDb) {
             .collect()
     });
     assert_eq!(
-        ids.iter().collect::<HashSet<_>>().len(),
+        created.iter().map(|p| p.id).collect::<HashSet<_>>().len(),
         THREADS * 1000,
         "ids are not unique"
     );
     let mut conn = pool.get().unwrap();
     assert_eq!(people::count(&mut conn).unwrap(), (THREADS * 1000) as i64);
+    // Each create returned its own row, not another connection's id.
+    for person in &created {
+        assert_eq!(&people::get(&mut conn, person.id).unwrap(), person);
+    }
 }
 
 fn four_processes_adding_at_once_all_succeed(db: &TestDb) {

@@ -9,6 +9,8 @@ crate::support::tests! {
     }
     per_backend {
         create_returns_the_stored_row,
+        a_create_is_one_statement_and_returns_its_own_row_beside_another_writer,
+        a_create_returns_its_own_row_without_people_s_instrumentation,
         create_refuses_a_taken_name_with_name_taken,
         names_are_case_sensitive_and_exact,
         invalid_names_are_refused_before_the_database,
@@ -50,6 +52,41 @@ fn create_returns_the_stored_row(db: &TestDb) {
     assert_eq!(people::get(&mut conn, alice.id).unwrap(), alice);
     let bob = people::create(&mut conn, "Bob").unwrap();
     assert!(bob.id > alice.id);
+}
+
+/// On SQLite a create reads its id from the connection's C handle, noted
+/// when the connection was opened: interleaved with another connection's
+/// creates, each must still get its own row, and no second statement.
+fn a_create_is_one_statement_and_returns_its_own_row_beside_another_writer(db: &TestDb) {
+    let mut one = db.connect().unwrap();
+    let mut other = db.connect().unwrap();
+    for i in 0..20 {
+        let (created, statements) =
+            people::statement_log::record(&mut one, |c| people::create(c, format!("one {i}")));
+        let created = created.unwrap();
+        assert_eq!(statements.len(), 1, "{statements:#?}");
+        assert!(statements[0].sql.starts_with("INSERT"), "{statements:#?}");
+        let by_other = people::create(&mut other, format!("other {i}")).unwrap();
+        assert_eq!(people::get(&mut other, created.id).unwrap(), created);
+        assert_eq!(people::get(&mut one, by_other.id).unwrap(), by_other);
+    }
+}
+
+/// An app may replace a connection's instrumentation (people's statement
+/// log and SQLite handle live there): creates then read the id another way.
+fn a_create_returns_its_own_row_without_people_s_instrumentation(db: &TestDb) {
+    use diesel::Connection as _;
+    let mut one = db.connect().unwrap();
+    let mut other = db.connect().unwrap();
+    one.set_instrumentation(|_: diesel::connection::InstrumentationEvent<'_>| {});
+    for i in 0..5 {
+        let created = people::create(&mut one, format!("one {i}")).unwrap();
+        let by_other = people::create(&mut other, format!("other {i}")).unwrap();
+        assert_eq!(people::get(&mut other, created.id).unwrap(), created);
+        assert_eq!(people::get(&mut one, by_other.id).unwrap(), by_other);
+    }
+    let ((), statements) = people::statement_log::record(&mut one, |_| ());
+    assert!(statements.is_empty());
 }
 
 fn create_refuses_a_taken_name_with_name_taken(db: &TestDb) {
