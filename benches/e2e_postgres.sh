@@ -97,14 +97,60 @@ awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "person-%07d\n", i }' > "
 # What a correct import holds: line i of names.txt has id i.
 expected_digest=$(awk '{ printf "%d|%s\n", NR, $0 }' "$names" | md5sum | cut -d' ' -f1)
 
-# seconds CMD...: runs CMD (with the caller's redirections), sets
-# SECONDS_TAKEN to its wall time and returns its status.
+# The server's CPU time, when it runs on this machine and /proc shows it: the
+# postmaster's reaped children (a backend, once its client has gone) plus its
+# live processes (WAL writer, checkpointer, ...), in clock ticks. Wall time
+# on this shared machine moves by several percent from run to run; the CPU
+# the server spent on an import says whether the two tools gave it the same
+# work.
+postmaster_pid=
+data_directory=$(psql_admin -c 'SHOW data_directory' 2> /dev/null || true)
+if [[ -n $data_directory && -r $data_directory/postmaster.pid ]]; then
+    postmaster_pid=$(head -1 "$data_directory/postmaster.pid")
+fi
+[[ -n $postmaster_pid && -r /proc/$postmaster_pid/stat ]] \
+    || { postmaster_pid=; log "the server's CPU is not visible from here: its column stays empty"; }
+ticks_per_second=$(getconf CLK_TCK)
+server_ticks() {
+    local stat total child
+    read -r -a stat < "/proc/$postmaster_pid/stat"
+    # Fields 14-17: utime, stime, cutime, cstime (the name field has no space).
+    total=$((stat[13] + stat[14] + stat[15] + stat[16]))
+    for child in $(pgrep -P "$postmaster_pid"); do
+        read -r -a stat < "/proc/$child/stat" 2> /dev/null || continue
+        total=$((total + stat[13] + stat[14]))
+    done
+    echo "$total"
+}
+# no_backend_of DB: waits (up to 5 s) until no backend serves DB, so that the
+# import's backend has exited and its CPU is in the postmaster's count.
+no_backend_of() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ $(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'") == 0 ]] && return
+        sleep 0.1
+    done
+}
+
+# seconds DB CMD...: runs CMD (with the caller's redirections) against the
+# database DB, sets SECONDS_TAKEN to its wall time, CLIENT_CPU to its user +
+# system seconds and SERVER_CPU to the server's CPU seconds meanwhile (empty
+# if not visible), and returns its status.
 seconds() {
-    local t0 t1 status=0
+    local db=$1 t0 t1 s0 s1 status=0
+    shift
+    [[ -z $postmaster_pid ]] || s0=$(server_ticks)
     t0=$(date +%s%N)
-    "$@" || status=$?
+    /usr/bin/time -f '%U %S' -o "$work/time" "$@" || status=$?
     t1=$(date +%s%N)
     SECONDS_TAKEN=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')
+    CLIENT_CPU=$(awk '{ printf "%.2f", $1 + $2 }' "$work/time")
+    SERVER_CPU=
+    if [[ -n $postmaster_pid ]]; then
+        no_backend_of "$db"
+        s1=$(server_ticks)
+        SERVER_CPU=$(awk -v d=$((s1 - s0)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f", d / hz }')
+    fi
     return "$status"
 }
 commas() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
@@ -136,11 +182,11 @@ run_people() {
     "$people" --database-url "$url" migrate > /dev/null 2> "$work/migrate.err" \
         || die "people migrate: $(cat "$work/migrate.err")"
     checkpoint
-    seconds "$people" --database-url "$url" import "$names" > "$work/people.out" 2> "$work/people.err" \
+    seconds "$db" "$people" --database-url "$url" import "$names" > "$work/people.out" 2> "$work/people.err" \
         || die "people import: $(cat "$work/people.err")"
     [[ $(cat "$work/people.out") == "imported $n, skipped 0" ]] \
         || die "people import printed: $(cat "$work/people.out" "$work/people.err")"
-    people_times+=("$SECONDS_TAKEN")
+    people_times+=("$SECONDS_TAKEN") people_client+=("$CLIENT_CPU") people_server+=("$SERVER_CPU")
     verify "$db" "people round $1"
     drop_db "$db"
 }
@@ -154,15 +200,15 @@ run_psql() {
     psql "$url" -X -v ON_ERROR_STOP=1 -q -1 "${up_sql_args[@]}" \
         || die "applying migrations/postgres/*/up.sql with psql"
     checkpoint
-    seconds psql "$url" -X -v ON_ERROR_STOP=1 -c "\\copy person(name) FROM '$names'" > "$work/psql.out" 2>&1 \
+    seconds "$db" psql "$url" -X -v ON_ERROR_STOP=1 -c "\\copy person(name) FROM '$names'" > "$work/psql.out" 2>&1 \
         || die "psql \\copy: $(cat "$work/psql.out")"
     [[ $(cat "$work/psql.out") == "COPY $n" ]] || die "psql \\copy printed: $(cat "$work/psql.out")"
-    psql_times+=("$SECONDS_TAKEN")
+    psql_times+=("$SECONDS_TAKEN") psql_client+=("$CLIENT_CPU") psql_server+=("$SERVER_CPU")
     verify "$db" "psql round $1"
     drop_db "$db"
 }
 
-people_times=() psql_times=()
+people_times=() psql_times=() people_client=() psql_client=() people_server=() psql_server=()
 for ((r = 1; r <= rounds; r++)); do
     if ((r % 2)); then
         run_people "$r"; run_psql "$r"
@@ -172,14 +218,26 @@ for ((r = 1; r <= rounds; r++)); do
     log "round $r/$rounds: people ${people_times[-1]} s, psql ${psql_times[-1]} s, load $(cut -d' ' -f1 /proc/loadavg)"
 done
 
+# median_or_blank VALUES...: the median, or nothing if any value is empty.
+median_or_blank() {
+    local v
+    for v in "$@"; do [[ -n $v ]] || return 0; done
+    median "$@"
+}
 med_people=$(median "${people_times[@]}")
 med_psql=$(median "${psql_times[@]}")
 version=$(psql_admin -c "SHOW server_version")
 echo "PostgreSQL $version ($host, $query), $(date -u '+%Y-%m-%d %H:%M UTC'), $(commas "$n") names, median of $rounds round(s); ratio = seconds / psql's seconds"
 echo
-echo "| tool | seconds | ratio |"
-echo "|---|--:|--:|"
-echo "| \`people import names.txt\` | $med_people | $(awk -v a="$med_people" -v b="$med_psql" 'BEGIN { printf "%.2f", a / b }')x |"
-echo "| \`psql -c \"\\copy person(name) FROM 'names.txt'\"\` | $med_psql | 1.00x |"
+echo "| tool | seconds | ratio | client CPU s | server CPU s |"
+echo "|---|--:|--:|--:|--:|"
+echo "| \`people import names.txt\` | $med_people | $(awk -v a="$med_people" -v b="$med_psql" 'BEGIN { printf "%.2f", a / b }')x | $(median "${people_client[@]}") | $(median_or_blank "${people_server[@]}") |"
+echo "| \`psql -c \"\\copy person(name) FROM 'names.txt'\"\` | $med_psql | 1.00x | $(median "${psql_client[@]}") | $(median_or_blank "${psql_server[@]}") |"
+echo
+echo "| round | people s | psql s | people/psql | server CPU people s | server CPU psql s |"
+echo "|--:|--:|--:|--:|--:|--:|"
+for ((r = 0; r < rounds; r++)); do
+    echo "| $((r + 1)) | ${people_times[r]} | ${psql_times[r]} | $(awk -v a="${people_times[r]}" -v b="${psql_times[r]}" 'BEGIN { printf "%.2f", a / b }')x | ${people_server[r]} | ${psql_server[r]} |"
+done
 echo
 echo "Every database held the $(commas "$n") names with id = line number, and the same person table."
