@@ -57,13 +57,15 @@ v1_sqlite=$(ls -d migrations/sqlite/*/ | head -1)
 v1_postgres=$(ls -d migrations/postgres/*/ | head -1)
 v1_version=$(basename "$v1_sqlite" | cut -d_ -f1 | tr -d -)
 
-# A fresh PostgreSQL database; prints its URL.
+# pg_database SUFFIX: creates a fresh PostgreSQL database and sets PG_URL to
+# its URL. Not called in $(...): the name must reach the cleanup's list in
+# this shell, not a subshell's copy of it.
 pg_database() {
     local name="people_lifecycle_$$_$1"
+    databases+=("$name")
     psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
     psql "$server/postgres" -qc "CREATE DATABASE $name" >/dev/null
-    databases+=("$name")
-    echo "$server/$name"
+    PG_URL="$server/$name"
 }
 
 # Runs a command under GNU time; prints "seconds max_rss_kib" on fd 3.
@@ -120,7 +122,7 @@ for round in $(seq 1 "$rounds"); do
     wal=$(stat -c %s "$work/v1.db-wal" 2>/dev/null || echo 0)
     add upgrade_sqlite_s "$secs"; add upgrade_sqlite_rss "$rss"; add upgrade_sqlite_wal "$wal"
 
-    pg=$(pg_database "v1_$round")
+    pg_database "v1_$round"; pg=$PG_URL
     make_v1_postgres "$pg"
     read -r secs rss < <(measure "$people" --database-url "$pg" migrate 3>&1 >/dev/null)
     check_all "$pg"
@@ -128,7 +130,7 @@ for round in $(seq 1 "$rounds"); do
 
     # 2. Moving between backends: copy against export | import.
     source=$work/v1.db
-    to_pg=$(pg_database "copy_$round")
+    pg_database "copy_$round"; to_pg=$PG_URL
     read -r secs rss < <(measure "$people" copy "$source" "$to_pg" 3>&1 >/dev/null)
     add copy_to_pg_s "$secs"; add copy_to_pg_rss "$rss"
     back=$work/back-$round.db
@@ -142,7 +144,7 @@ for round in $(seq 1 "$rounds"); do
     next=$("$people" --database-url "$back" add "newcomer-$round" | cut -f1)
     [[ $next -gt $n ]] || die "the copy's next id is $next"
 
-    pipe_pg=$(pg_database "pipe_$round")
+    pg_database "pipe_$round"; pipe_pg=$PG_URL
     "$people" --database-url "$pipe_pg" migrate >/dev/null
     start=$(date +%s%N)
     "$people" --database-url "$source" export --format json | "$people" --database-url "$pipe_pg" import --format json >/dev/null
