@@ -915,8 +915,12 @@ fn open_after_crash(url: &str, backend: Backend, ctx: &Ctx) -> DbConnection {
     conn
 }
 
-/// Waits until this connection is the only one to its database: the killed
-/// client's server process has finished (committed or rolled back) and left.
+/// Waits until no other session on this database is inside a transaction:
+/// the killed client's server process has finished its work (committed or
+/// rolled back). `idle` means outside any transaction. An idle session may
+/// stay: through PgBouncer, the pool keeps server connections open, idle,
+/// after their client has gone (transaction mode, `server_idle_timeout`), and
+/// this test's own statements may run on one of them or another.
 #[cfg(feature = "postgres")]
 fn wait_for_other_sessions_to_end(conn: &mut diesel::PgConnection, ctx: &Ctx) {
     use diesel::RunQueryDsl;
@@ -929,7 +933,8 @@ fn wait_for_other_sessions_to_end(conn: &mut diesel::PgConnection, ctx: &Ctx) {
     loop {
         let rows: Vec<Row> = diesel::sql_query(
             "SELECT count(*) AS others FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND backend_type = 'client backend' AND state IS DISTINCT FROM 'idle'",
         )
         .load(conn)
         .unwrap_or_else(|e| panic!("{ctx}: pg_stat_activity: {e}"));
@@ -938,7 +943,7 @@ fn wait_for_other_sessions_to_end(conn: &mut diesel::PgConnection, ctx: &Ctx) {
         }
         assert!(
             Instant::now() < deadline,
-            "{ctx}: the killed client's session was still open after 30 s"
+            "{ctx}: the killed client's session was still in a transaction after 30 s"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
