@@ -100,10 +100,7 @@ pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
             let (conn, handle) =
                 open_noting_handle(|| diesel::SqliteConnection::establish(url.connect_target()));
             let mut conn = conn.map_err(connection_error)?;
-            conn.set_instrumentation(ConnectionExtras {
-                log: StatementLog::default(),
-                sqlite: handle,
-            });
+            conn.set_instrumentation(ConnectionExtras::new(handle));
             let pragmas = match url.synchronous() {
                 Synchronous::Normal => SQLITE_PRAGMAS_NORMAL,
                 Synchronous::Full => SQLITE_PRAGMAS_FULL,
@@ -117,10 +114,7 @@ pub(crate) fn connect(url: &DatabaseUrl) -> Result<DbConnection> {
         Backend::Postgres => {
             let mut conn =
                 diesel::PgConnection::establish(url.connect_target()).map_err(connection_error)?;
-            conn.set_instrumentation(ConnectionExtras {
-                log: StatementLog::default(),
-                sqlite: None,
-            });
+            conn.set_instrumentation(ConnectionExtras::new(None));
             if !url.statement_cache() {
                 // Unnamed statements only: behind PgBouncer in transaction
                 // mode, the next transaction may run on a server connection
@@ -151,6 +145,15 @@ pub(crate) struct ConnectionExtras {
 }
 
 impl ConnectionExtras {
+    /// A fresh connection's extras: an empty statement log and, on SQLite,
+    /// the handle noted while it was opened.
+    fn new(sqlite: Option<SqliteHandle>) -> Self {
+        ConnectionExtras {
+            log: StatementLog::default(),
+            sqlite,
+        }
+    }
+
     pub(crate) fn of<C: Connection>(conn: &mut C) -> Option<&mut ConnectionExtras> {
         conn.instrumentation().downcast_mut::<ConnectionExtras>()
     }
