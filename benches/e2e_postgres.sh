@@ -239,6 +239,10 @@ beyond_server() {
     [[ -n $2 ]] || return 0
     awk -v w="$1" -v s="$2" 'BEGIN { printf "%.3f", w - s }'
 }
+# ratio A B: A / B, as the tables print it ("0.96x").
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'
+}
 people_beyond=() psql_beyond=()
 for ((r = 0; r < rounds; r++)); do
     people_beyond+=("$(beyond_server "${people_times[r]}" "${people_server[r]}")")
@@ -246,13 +250,13 @@ for ((r = 0; r < rounds; r++)); do
 done
 echo "| tool | seconds | ratio | client CPU s | server CPU s | seconds beyond the server's CPU |"
 echo "|---|--:|--:|--:|--:|--:|"
-echo "| \`people import names.txt\` | $med_people | $(awk -v a="$med_people" -v b="$med_psql" 'BEGIN { printf "%.2f", a / b }')x | $(median "${people_client[@]}") | $(median_or_blank "${people_server[@]}") | $(median_or_blank "${people_beyond[@]}") |"
+echo "| \`people import names.txt\` | $med_people | $(ratio "$med_people" "$med_psql") | $(median "${people_client[@]}") | $(median_or_blank "${people_server[@]}") | $(median_or_blank "${people_beyond[@]}") |"
 echo "| \`psql -c \"\\copy person(name) FROM 'names.txt'\"\` | $med_psql | 1.00x | $(median "${psql_client[@]}") | $(median_or_blank "${psql_server[@]}") | $(median_or_blank "${psql_beyond[@]}") |"
 echo
 echo "| round | people s | psql s | people/psql | server CPU people s | server CPU psql s | beyond it people s | beyond it psql s |"
 echo "|--:|--:|--:|--:|--:|--:|--:|--:|"
 for ((r = 0; r < rounds; r++)); do
-    echo "| $((r + 1)) | ${people_times[r]} | ${psql_times[r]} | $(awk -v a="${people_times[r]}" -v b="${psql_times[r]}" 'BEGIN { printf "%.2f", a / b }')x | ${people_server[r]} | ${psql_server[r]} | ${people_beyond[r]} | ${psql_beyond[r]} |"
+    echo "| $((r + 1)) | ${people_times[r]} | ${psql_times[r]} | $(ratio "${people_times[r]}" "${psql_times[r]}") | ${people_server[r]} | ${psql_server[r]} | ${people_beyond[r]} | ${psql_beyond[r]} |"
 done
 echo
 echo "Every database held the $(commas "$n") names with id = line number, and the same person table."
