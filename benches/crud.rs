@@ -170,8 +170,12 @@ impl Contestant {
 fn run_people(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
     let url = path.to_str().ok_or("temporary path is not UTF-8")?;
     let mut conn = people::init(url).map_err(err("people::init"))?;
-    let conn = &mut conn;
-    people_phases(conn, w)
+    (0..PHASES.len())
+        .map(|p| {
+            let ops = phase_ops(w, p);
+            phase(ops, || people_phase(&mut conn, w, p, 0..ops))
+        })
+        .collect()
 }
 
 /// Opens `path` with the same per-connection setup and schema as
@@ -391,7 +395,7 @@ fn run_rusqlite(path: &Path, w: &Workload, form: Form) -> Res<Vec<Measured>> {
                     .pop()
                     .ok_or("INSERT … RETURNING gave no row")?,
             };
-            let expected = (n + 1 + i) as i32;
+            let expected = w.new_id(i);
             ensure(p.id == expected && &p.name == name, || {
                 format!("insert({name}) = {p:?}, expected id {expected}")
             })?;
@@ -403,7 +407,7 @@ fn run_rusqlite(path: &Path, w: &Workload, form: Form) -> Res<Vec<Measured>> {
     out.push(phase(tenth, || {
         let mut sum = 0u64;
         for (i, name) in w.renames.iter().enumerate() {
-            let id = (i + 1) as i32;
+            let id = w.renamed_id(i);
             let at = now();
             let p = match form {
                 Form::A => {

@@ -10,7 +10,7 @@
 //!
 //! The server is `--url`, else `$PEOPLE_TEST_POSTGRES_URL`, else
 //! `postgres://postgres@127.0.0.1:5432`; the role needs `CREATEDB` (and
-//! superuser or `pg_checkpoint` for the CHECKPOINT between contestants, which
+//! superuser or `pg_checkpoint` for the CHECKPOINT between phases, which
 //! is skipped with a warning otherwise). Unless the URL says `sslmode=…`, both
 //! contestants connect with `sslmode=disable`: the raw client has no TLS
 //! here, and libpq would otherwise negotiate TLS for `people` alone.
@@ -20,19 +20,27 @@
 //! server, and 100,000 took over three minutes on a 2-core machine). Seven
 //! phases run in order, each contestant on a single connection to its own
 //! freshly created database (a unique name, dropped right after it was
-//! verified, and also on failure), closed before the other contestant runs.
-//! `people` gets its schema from `people::init`; the raw contestant runs every
-//! `migrations/postgres/*/up.sql` (checked to give the same catalog) and is
-//! the `postgres` crate at its best: every statement prepared once (a named
-//! server-side statement) and reused, every single-row write one autocommit
-//! statement returning the whole row (`INSERT/UPDATE/DELETE … RETURNING`),
-//! every read building the whole `Person`. bulk_insert has two forms, raced
-//! against people as one rival (the faster of the round): A, a prepared
-//! INSERT in a loop in one transaction; B, one binary `COPY … FROM STDIN`
-//! (`BinaryCopyInWriter`). The contestants take turns going first, and a
-//! `CHECKPOINT` before each one keeps the previous one's dirty pages out of its
-//! time. Every phase is checked inline, its checksum must be the same for both
-//! contestants and all rounds, and the final state of every database is
+//! verified, and also on failure). `people` gets its schema from
+//! `people::init`; the raw contestant runs every `migrations/postgres/*/up.sql`
+//! (checked to give the same catalog) and is the `postgres` crate at its best:
+//! every statement prepared once (a named server-side statement) and reused,
+//! every single-row write one autocommit statement returning the whole row
+//! (`INSERT/UPDATE/DELETE … RETURNING`), every read building the whole
+//! `Person`. bulk_insert has two forms, raced against people as one rival
+//! (the faster of the round): A, a prepared INSERT in a loop in one
+//! transaction; B, one binary `COPY … FROM STDIN` (`BinaryCopyInWriter`).
+//!
+//! The contestants take turns within each phase. On this shared 2-vCPU VM
+//! the same contestant's rate moved by up to 40% between runs a minute
+//! apart, more than any difference between the contestants, so a round opens
+//! all three connections side by side and cuts every phase but bulk_insert
+//! (one transaction) into 10 slices: slice by slice each contestant runs its
+//! share of the same operations, the one going first rotating, and a phase's
+//! time is the sum of its slices. A drift of the machine's speed then falls on
+//! all contestants alike. A `CHECKPOINT` before each phase (and before each
+//! contestant's bulk_insert) keeps the dirty pages written before out of the
+//! time. Every phase is checked inline, its checksum must be the same for
+//! all contestants and rounds, and the final state of every database is
 //! verified (including a digest of all rows, equal across databases); any
 //! mismatch exits non-zero. Nothing about timing is asserted.
 //!
@@ -46,6 +54,7 @@
 //! `PEOPLE_TEST_POSTGRES_URL` is set, like the PostgreSQL tests.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -60,6 +69,9 @@ use common::*;
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432";
 /// The environment variable the PostgreSQL tests read too.
 const URL_VAR: &str = "PEOPLE_TEST_POSTGRES_URL";
+/// The slices each phase but bulk_insert is cut into; the contestants take
+/// turns slice by slice (see the module docs).
+const SLICES: usize = 10;
 
 struct Config {
     n: usize,
@@ -316,30 +328,47 @@ impl Contestant {
         }
     }
 
-    /// Runs the seven phases on the fresh, empty database at `url`, with the
-    /// server backend pinned to `pin_cpu` if given; the connection is closed
-    /// when this returns.
-    fn run(self, url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+    /// Connects to the fresh, empty database at `url` (the raw client
+    /// creating the schema, people through `people::init`), with the server
+    /// backend pinned to `pin_cpu` if given.
+    fn open(self, url: &str, pin_cpu: Option<&str>) -> Res<Session> {
+        Ok(match self {
+            Contestant::People => Session::People(open_people(url, pin_cpu)?),
+            Contestant::Postgres(bulk) => {
+                Session::Postgres(Box::new(RawPostgres::open(url, pin_cpu, bulk)?))
+            }
+        })
+    }
+}
+
+/// A contestant's open connection, between phases.
+enum Session {
+    People(people::DbConnection),
+    Postgres(Box<RawPostgres>),
+}
+
+impl Session {
+    /// Operations `ops` of phase `p`; returns their checksum.
+    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
         match self {
-            Contestant::People => run_people(url, w, pin_cpu),
-            Contestant::Postgres(bulk) => run_postgres(url, w, pin_cpu, bulk),
+            Session::People(conn) => people_phase(conn, w, p, ops),
+            Session::Postgres(raw) => raw.run(w, p, ops),
         }
     }
 }
 
-fn run_people(url: &str, w: &Workload, pin_cpu: Option<&str>) -> Res<Vec<Measured>> {
+fn open_people(url: &str, pin_cpu: Option<&str>) -> Res<people::DbConnection> {
     let mut conn = people::init(url).map_err(err("people::init"))?;
-    let conn = &mut conn;
     if let Some(cpu) = pin_cpu {
         use diesel::RunQueryDsl;
         let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
             "pg_backend_pid()",
         ))
-        .get_result(conn)
+        .get_result(&mut conn)
         .map_err(err("pg_backend_pid() via people"))?;
         pin(pid as u32, cpu)?;
     }
-    people_phases(conn, w)
+    Ok(conn)
 }
 
 /// The PostgreSQL migrations' `up.sql`, in version order, read at run time.
@@ -392,164 +421,188 @@ fn person(row: &postgres::Row) -> Res<Person> {
     })
 }
 
-fn run_postgres(url: &str, w: &Workload, pin_cpu: Option<&str>, bulk: Bulk) -> Res<Vec<Measured>> {
-    let mut client = open_postgres(url)?;
-    if let Some(cpu) = pin_cpu {
-        let pid: i32 = client
-            .query_one("SELECT pg_backend_pid()", &[])
-            .and_then(|r| r.try_get(0))
-            .map_err(err("pg_backend_pid()"))?;
-        pin(pid as u32, cpu)?;
+/// The `postgres` crate at its best: one connection, every statement
+/// prepared once (a named server-side statement, like Diesel's cache) and
+/// reused.
+struct RawPostgres {
+    client: postgres::Client,
+    bulk: Bulk,
+    insert: postgres::Statement,
+    by_id: postgres::Statement,
+    by_name: postgres::Statement,
+    page: postgres::Statement,
+    insert_returning: postgres::Statement,
+    rename: postgres::Statement,
+    delete: postgres::Statement,
+}
+
+impl RawPostgres {
+    fn open(url: &str, pin_cpu: Option<&str>, bulk: Bulk) -> Res<Self> {
+        let mut client = open_postgres(url)?;
+        if let Some(cpu) = pin_cpu {
+            let pid: i32 = client
+                .query_one("SELECT pg_backend_pid()", &[])
+                .and_then(|r| r.try_get(0))
+                .map_err(err("pg_backend_pid()"))?;
+            pin(pid as u32, cpu)?;
+        }
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(err(sql));
+        Ok(RawPostgres {
+            bulk,
+            insert: prepare(
+                "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2)",
+            )?,
+            by_id: prepare("SELECT id, name, created_at, updated_at FROM person WHERE id = $1")?,
+            by_name: prepare(
+                "SELECT id, name, created_at, updated_at FROM person WHERE name = $1",
+            )?,
+            page: prepare(
+                "SELECT id, name, created_at, updated_at FROM person WHERE id > $1 ORDER BY id LIMIT $2",
+            )?,
+            insert_returning: prepare(
+                "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2) \
+                 RETURNING id, name, created_at, updated_at",
+            )?,
+            rename: prepare(
+                "UPDATE person SET name = $1, updated_at = $2 WHERE id = $3 \
+                 RETURNING id, name, created_at, updated_at",
+            )?,
+            delete: prepare(
+                "DELETE FROM person WHERE id = $1 RETURNING id, name, created_at, updated_at",
+            )?,
+            client,
+        })
     }
-    let n = w.n;
-    let tenth = w.tenth();
-    let mut out = Vec::with_capacity(PHASES.len());
 
-    // Every statement is prepared once (a named server-side statement, like
-    // Diesel's cache) and reused.
-    let mut prepare = |sql: &str| client.prepare(sql).map_err(err(sql));
-    let insert = prepare("INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2)")?;
-    let by_id = prepare("SELECT id, name, created_at, updated_at FROM person WHERE id = $1")?;
-    let by_name = prepare("SELECT id, name, created_at, updated_at FROM person WHERE name = $1")?;
-    let page = prepare(
-        "SELECT id, name, created_at, updated_at FROM person WHERE id > $1 ORDER BY id LIMIT $2",
-    )?;
-    let insert_returning = prepare(
-        "INSERT INTO person (name, created_at, updated_at) VALUES ($1, $2, $2) \
-         RETURNING id, name, created_at, updated_at",
-    )?;
-    let rename = prepare(
-        "UPDATE person SET name = $1, updated_at = $2 WHERE id = $3 \
-         RETURNING id, name, created_at, updated_at",
-    )?;
-    let delete =
-        prepare("DELETE FROM person WHERE id = $1 RETURNING id, name, created_at, updated_at")?;
-    let client = &mut client;
-
-    out.push(phase(n, || {
-        let at = now();
-        let inserted = match bulk {
-            Bulk::Loop => {
-                let mut tx = client.transaction().map_err(err("BEGIN"))?;
-                let mut inserted = 0u64;
-                for name in &w.names {
-                    inserted += tx
-                        .execute(&insert, &[name, &at])
-                        .map_err(err("bulk insert"))?;
-                }
-                tx.commit().map_err(err("COMMIT"))?;
-                inserted
+    /// Operations `ops` of phase `p`, as [`people_phase`] runs them through
+    /// people; returns their checksum.
+    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
+        let client = &mut self.client;
+        let mut sum = 0u64;
+        match p {
+            0 => {
+                let names = &w.names[ops];
+                let at = now();
+                let inserted = match self.bulk {
+                    Bulk::Loop => {
+                        let mut tx = client.transaction().map_err(err("BEGIN"))?;
+                        let mut inserted = 0u64;
+                        for name in names {
+                            inserted += tx
+                                .execute(&self.insert, &[name, &at])
+                                .map_err(err("bulk insert"))?;
+                        }
+                        tx.commit().map_err(err("COMMIT"))?;
+                        inserted
+                    }
+                    Bulk::Copy => {
+                        use postgres::binary_copy::BinaryCopyInWriter;
+                        use postgres::types::Type;
+                        let sink = client
+                            .copy_in(
+                                "COPY person (name, created_at, updated_at) FROM STDIN (FORMAT binary)",
+                            )
+                            .map_err(err("COPY"))?;
+                        let mut writer = BinaryCopyInWriter::new(
+                            sink,
+                            &[Type::VARCHAR, Type::TIMESTAMP, Type::TIMESTAMP],
+                        );
+                        for name in names {
+                            writer.write(&[name, &at, &at]).map_err(err("COPY row"))?;
+                        }
+                        writer.finish().map_err(err("COPY end"))?
+                    }
+                };
+                ensure(inserted == names.len() as u64, || {
+                    format!("bulk inserted {inserted}")
+                })?;
+                sum = inserted;
             }
-            Bulk::Copy => {
-                use postgres::binary_copy::BinaryCopyInWriter;
-                use postgres::types::Type;
-                let sink = client
-                    .copy_in(
-                        "COPY person (name, created_at, updated_at) FROM STDIN (FORMAT binary)",
-                    )
-                    .map_err(err("COPY"))?;
-                let mut writer = BinaryCopyInWriter::new(
-                    sink,
-                    &[Type::VARCHAR, Type::TIMESTAMP, Type::TIMESTAMP],
-                );
-                for name in &w.names {
-                    writer.write(&[name, &at, &at]).map_err(err("COPY row"))?;
+            1 => {
+                for &id in &w.ids[ops] {
+                    let row = client
+                        .query_one(&self.by_id, &[&id])
+                        .map_err(err("get_by_id"))?;
+                    let got = person(&row)?;
+                    ensure(got.id == id && got.name == w.name_of(id), || {
+                        format!("get({id}) = {got:?}")
+                    })?;
+                    sum += got.name.len() as u64;
                 }
-                writer.finish().map_err(err("COPY end"))?
             }
-        };
-        ensure(inserted == n as u64, || format!("bulk inserted {inserted}"))?;
-        Ok(inserted)
-    })?);
-
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let row = client.query_one(&by_id, &[&id]).map_err(err("get_by_id"))?;
-            let p = person(&row)?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("get({id}) = {p:?}")
-            })?;
-            sum += p.name.len() as u64;
+            2 => {
+                for &id in &w.ids[ops] {
+                    let name = w.name_of(id);
+                    let row = client
+                        .query_opt(&self.by_name, &[&name])
+                        .map_err(err("get_by_name"))?;
+                    let got = person(&row.ok_or_else(|| format!("get_by_name({name}) = None"))?)?;
+                    ensure(got.id == id, || format!("get_by_name({name}) = {got:?}"))?;
+                    sum += got.id as u64;
+                }
+            }
+            3 => {
+                for &after in &w.page_keys[ops] {
+                    let rows = client
+                        .query(&self.page, &[&after, &(PAGE as i64)])
+                        .map_err(err("page"))?
+                        .iter()
+                        .map(person)
+                        .collect::<Res<Vec<_>>>()?;
+                    sum += sum_page(&rows, after)?;
+                }
+            }
+            4 => {
+                for i in ops {
+                    let name = &w.new_names[i];
+                    let row = client
+                        .query_one(&self.insert_returning, &[name, &now()])
+                        .map_err(err("insert_single"))?;
+                    let got = person(&row)?;
+                    let expected = w.new_id(i);
+                    ensure(got.id == expected && &got.name == name, || {
+                        format!("insert({name}) = {got:?}, expected id {expected}")
+                    })?;
+                    sum += got.id as u64;
+                }
+            }
+            5 => {
+                for i in ops {
+                    let (id, name) = (w.renamed_id(i), &w.renames[i]);
+                    let row = client
+                        .query_one(&self.rename, &[name, &now(), &id])
+                        .map_err(err("rename"))?;
+                    let got = person(&row)?;
+                    ensure(got.id == id && &got.name == name, || {
+                        format!("rename({id}, {name}) = {got:?}")
+                    })?;
+                    sum += got.id as u64;
+                }
+            }
+            6 => {
+                for i in ops {
+                    let id = w.deleted_id(i);
+                    let row = client
+                        .query_one(&self.delete, &[&id])
+                        .map_err(err("delete"))?;
+                    let got = person(&row)?;
+                    ensure(got.id == id && got.name == w.name_of(id), || {
+                        format!("delete({id}) = {got:?}")
+                    })?;
+                    sum += got.id as u64;
+                }
+            }
+            _ => return Err(format!("no phase {p}")),
         }
         Ok(sum)
-    })?);
+    }
+}
 
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let name = w.name_of(id);
-            let row = client
-                .query_opt(&by_name, &[&name])
-                .map_err(err("get_by_name"))?;
-            let p = person(&row.ok_or_else(|| format!("get_by_name({name}) = None"))?)?;
-            ensure(p.id == id, || format!("get_by_name({name}) = {p:?}"))?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for &after in &w.page_keys {
-            let rows = client
-                .query(&page, &[&after, &(PAGE as i64)])
-                .map_err(err("page"))?
-                .iter()
-                .map(person)
-                .collect::<Res<Vec<_>>>()?;
-            sum += sum_page(&rows, after)?;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.new_names.iter().enumerate() {
-            let row = client
-                .query_one(&insert_returning, &[name, &now()])
-                .map_err(err("insert_single"))?;
-            let p = person(&row)?;
-            let expected = (n + 1 + i) as i32;
-            ensure(p.id == expected && &p.name == name, || {
-                format!("insert({name}) = {p:?}, expected id {expected}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.renames.iter().enumerate() {
-            let id = (i + 1) as i32;
-            let row = client
-                .query_one(&rename, &[name, &now(), &id])
-                .map_err(err("rename"))?;
-            let p = person(&row)?;
-            ensure(p.id == id && &p.name == name, || {
-                format!("rename({id}, {name}) = {p:?}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for i in 0..tenth {
-            let id = w.deleted_id(i);
-            let row = client.query_one(&delete, &[&id]).map_err(err("delete"))?;
-            let p = person(&row)?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("delete({id}) = {p:?}")
-            })?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    Ok(out)
+/// Adds a slice of a phase to the phase's total: operations, time, checksum.
+fn add_slice(total: &mut Measured, slice: Measured) {
+    total.ops += slice.ops;
+    total.time += slice.time;
+    total.checksum += slice.checksum;
 }
 
 /// Checks the end state of a contestant's database with a fresh connection,
@@ -718,32 +771,62 @@ fn run() -> Res<()> {
     let mut results: Vec<Vec<Vec<Measured>>> = Vec::with_capacity(config.rounds);
     let mut digests: Vec<String> = Vec::new();
     for round in 0..config.rounds {
-        let mut order: Vec<usize> = (0..Contestant::ALL.len()).collect();
-        order.rotate_left(round % Contestant::ALL.len());
-        let mut this_round = vec![Vec::new(); Contestant::ALL.len()];
-        for c in order {
-            let contestant = Contestant::ALL[c];
-            let context = |e: String| format!("{} round {}: {e}", contestant.label(), round + 1);
+        let context = |c: usize| {
+            move |e: String| format!("{} round {}: {e}", Contestant::ALL[c].label(), round + 1)
+        };
+        // Every contestant's database and connection, open side by side.
+        let mut databases = Vec::with_capacity(Contestant::ALL.len());
+        let mut sessions = Vec::with_capacity(Contestant::ALL.len());
+        for (c, contestant) in Contestant::ALL.iter().enumerate() {
             let db = TempDatabase::create(url, &format!("r{}_{}", round + 1, contestant.label()))
-                .map_err(context)?;
-            checkpoint(url, &mut checkpoint_warned);
-            let load = load_average();
-            let measured = contestant
-                .run(&db.url, &w, config.pin.as_deref())
-                .map_err(context)?;
-            digests.push(verify_final_state(&db.url, &w).map_err(context)?);
-            drop(db);
+                .map_err(context(c))?;
+            sessions.push(
+                contestant
+                    .open(&db.url, config.pin.as_deref())
+                    .map_err(context(c))?,
+            );
+            databases.push(db);
+        }
+        let load = load_average();
+        let mut this_round = vec![Vec::with_capacity(PHASES.len()); Contestant::ALL.len()];
+        for p in 0..PHASES.len() {
+            let ops = phase_ops(&w, p);
+            let slices = if p == 0 { 1 } else { SLICES };
+            let mut totals = vec![Measured::default(); Contestant::ALL.len()];
+            for k in 0..slices {
+                let range = k * ops / slices..(k + 1) * ops / slices;
+                let mut order: Vec<usize> = (0..Contestant::ALL.len()).collect();
+                order.rotate_left((round + p + k) % Contestant::ALL.len());
+                for (turn, c) in order.into_iter().enumerate() {
+                    // Keeps the previous phase's dirty pages (and in the one
+                    // slice of bulk_insert, the previous contestant's) out of
+                    // the time.
+                    if k == 0 && (turn == 0 || slices == 1) {
+                        checkpoint(url, &mut checkpoint_warned);
+                    }
+                    let slice = phase(range.len(), || sessions[c].run(&w, p, range.clone()))
+                        .map_err(context(c))?;
+                    add_slice(&mut totals[c], slice);
+                }
+            }
+            for (c, total) in totals.into_iter().enumerate() {
+                this_round[c].push(total);
+            }
+        }
+        drop(sessions);
+        for (c, db) in databases.iter().enumerate() {
+            digests.push(verify_final_state(&db.url, &w).map_err(context(c))?);
             let mut line = format!(
                 "round {} {:<12} load {load:>5}:",
                 round + 1,
-                contestant.label()
+                Contestant::ALL[c].label()
             );
-            for (name, m) in PHASES.iter().zip(&measured) {
+            for (name, m) in PHASES.iter().zip(&this_round[c]) {
                 let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
             }
             eprintln!("{line}");
-            this_round[c] = measured;
         }
+        drop(databases);
         results.push(this_round);
     }
 

@@ -148,6 +148,16 @@ impl Workload {
         &self.names[id as usize - 1]
     }
 
+    /// The id insert_single's `i`-th create gets: after the n bulk rows.
+    pub fn new_id(&self, i: usize) -> i32 {
+        (self.n + 1 + i) as i32
+    }
+
+    /// The id rename's `i`-th operation renames: ids 1 ..= n/10.
+    pub fn renamed_id(&self, i: usize) -> i32 {
+        (i + 1) as i32
+    }
+
     /// Ids deleted by the delete phase: n/10+1 ..= 2n/10.
     pub fn deleted_id(&self, i: usize) -> i32 {
         (self.tenth() + 1 + i) as i32
@@ -155,7 +165,7 @@ impl Workload {
 }
 
 /// One phase of one contestant in one round.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct Measured {
     pub ops: usize,
     pub time: Duration,
@@ -168,116 +178,116 @@ impl Measured {
     }
 }
 
-/// The seven phases through the public `people` API, on an initialised
-/// connection to a fresh database (SQLite or PostgreSQL alike).
-pub fn people_phases(conn: &mut people::DbConnection, w: &Workload) -> Res<Vec<Measured>> {
-    let n = w.n;
-    let tenth = w.tenth();
-    let mut out = Vec::with_capacity(PHASES.len());
+/// How many operations phase `p` (an index into [`PHASES`]) performs.
+pub fn phase_ops(w: &Workload, p: usize) -> usize {
+    if p < 3 { w.n } else { w.tenth() }
+}
 
-    out.push(phase(n, || {
-        let report = people::create_many(conn, &w.names, OnConflict::Fail)
-            .map_err(err("people::create_many"))?;
-        ensure(report.inserted == n as u64 && report.skipped == 0, || {
-            format!("create_many: {report:?}")
-        })?;
-        Ok(report.inserted)
-    })?);
-
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let p = people::get(conn, id).map_err(err("people::get"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("get({id}) = {p:?}")
-            })?;
-            sum += p.name.len() as u64;
+/// Operations `ops` of phase `p` through the public `people` API; returns
+/// their checksum. The phases build on each other: phase `p` expects every
+/// operation of the phases before it done. bulk_insert runs its range as one
+/// `create_many` (one transaction).
+pub fn people_phase(
+    conn: &mut people::DbConnection,
+    w: &Workload,
+    p: usize,
+    ops: std::ops::Range<usize>,
+) -> Res<u64> {
+    let mut sum = 0u64;
+    match p {
+        0 => {
+            let names = &w.names[ops];
+            let report = people::create_many(conn, names, OnConflict::Fail)
+                .map_err(err("people::create_many"))?;
+            ensure(
+                report.inserted == names.len() as u64 && report.skipped == 0,
+                || format!("create_many: {report:?}"),
+            )?;
+            sum = report.inserted;
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(n, || {
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let name = w.name_of(id);
-            let p = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
-            let p = p.ok_or_else(|| format!("find_by_name({name}) = None"))?;
-            ensure(p.id == id, || format!("find_by_name({name}) = {p:?}"))?;
-            sum += p.id as u64;
+        1 => {
+            for &id in &w.ids[ops] {
+                let got = people::get(conn, id).map_err(err("people::get"))?;
+                ensure(got.id == id && got.name == w.name_of(id), || {
+                    format!("get({id}) = {got:?}")
+                })?;
+                sum += got.name.len() as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for &after in &w.page_keys {
-            let rows = people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
-            sum += sum_page(&rows, after)?;
+        2 => {
+            for &id in &w.ids[ops] {
+                let name = w.name_of(id);
+                let got = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
+                let got = got.ok_or_else(|| format!("find_by_name({name}) = None"))?;
+                ensure(got.id == id, || format!("find_by_name({name}) = {got:?}"))?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.new_names.iter().enumerate() {
-            let p = people::create(conn, name).map_err(err("people::create"))?;
-            let expected = (n + 1 + i) as i32;
-            ensure(p.id == expected, || {
-                format!("create({name}) = {p:?}, expected id {expected}")
-            })?;
-            sum += p.id as u64;
+        3 => {
+            for &after in &w.page_keys[ops] {
+                let rows =
+                    people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
+                sum += sum_page(&rows, after)?;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.renames.iter().enumerate() {
-            let id = (i + 1) as i32;
-            let p = people::rename(conn, id, name).map_err(err("people::rename"))?;
-            ensure(p.id == id && &p.name == name, || {
-                format!("rename({id}, {name}) = {p:?}")
-            })?;
-            sum += p.id as u64;
+        4 => {
+            for i in ops {
+                let name = &w.new_names[i];
+                let got = people::create(conn, name).map_err(err("people::create"))?;
+                let expected = w.new_id(i);
+                ensure(got.id == expected, || {
+                    format!("create({name}) = {got:?}, expected id {expected}")
+                })?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for i in 0..tenth {
-            let id = w.deleted_id(i);
-            let p = people::delete(conn, id).map_err(err("people::delete"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("delete({id}) = {p:?}")
-            })?;
-            sum += p.id as u64;
+        5 => {
+            for i in ops {
+                let (id, name) = (w.renamed_id(i), &w.renames[i]);
+                let got = people::rename(conn, id, name).map_err(err("people::rename"))?;
+                ensure(got.id == id && &got.name == name, || {
+                    format!("rename({id}, {name}) = {got:?}")
+                })?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    Ok(out)
+        6 => {
+            for i in ops {
+                let id = w.deleted_id(i);
+                let got = people::delete(conn, id).map_err(err("people::delete"))?;
+                ensure(got.id == id && got.name == w.name_of(id), || {
+                    format!("delete({id}) = {got:?}")
+                })?;
+                sum += got.id as u64;
+            }
+        }
+        _ => return Err(format!("no phase {p}")),
+    }
+    Ok(sum)
 }
 
 /// The report's table: per phase, the median rate of each contestant and the
-/// median of the per-round ratios. `results[round]` holds people's phases
+/// median of the per-round ratios with their range. `results[round]` holds people's phases
 /// first, then the rival's.
 pub fn ratio_table(rival: &str, results: &[[Vec<Measured>; 2]]) -> String {
-    let mut table = format!("| phase | ops | people ops/s | {rival} ops/s | people/{rival} |\n");
-    table.push_str("|---|--:|--:|--:|--:|\n");
+    let mut table = format!(
+        "| phase | ops | people ops/s | {rival} ops/s | people/{rival} | lowest–highest round |\n"
+    );
+    table.push_str("|---|--:|--:|--:|--:|--:|\n");
     for (p, name) in PHASES.iter().enumerate() {
         let rate = |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
-        let ratio = median(
-            results
-                .iter()
-                .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
-                .collect(),
-        );
+        let ratios: Vec<f64> = results
+            .iter()
+            .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
+            .collect();
+        let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         table.push_str(&format!(
-            "| {name} | {} | {} | {} | {ratio:.2}x |\n",
+            "| {name} | {} | {} | {} | {:.2}x | {lowest:.2}–{highest:.2}x |\n",
             thousands(results[0][0][p].ops as f64),
             thousands(rate(0)),
             thousands(rate(1)),
+            median(ratios),
         ));
     }
     table
