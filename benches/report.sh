@@ -4,6 +4,7 @@
 #   1. cargo bench --bench crud           people vs rusqlite (and the statement log's price)
 #      benches/callgrind.sh               the same phases in instructions per operation
 #   2. cargo bench --bench crud_postgres  people vs the postgres crate
+#      benches/callgrind.sh --postgres    the client's instructions per operation
 #      benches/e2e.sh                     people import vs the sqlite3 shell; memory of export/list
 #   3. benches/e2e_postgres.sh            people import vs psql \copy, 1,000,000 names, 5 rounds
 #   4. benches/lifecycle.sh               1,000,000-row upgrade; copy vs export | import
@@ -39,6 +40,8 @@ log "e2e (SQLite import vs the sqlite3 shell; memory)"
 bash benches/e2e.sh "${quick[@]}" | tee "$out/e2e.md"
 log "crud_postgres"
 cargo bench -j2 --bench crud_postgres -- "${quick[@]}" --json "$out/crud_postgres.json" | tee "$out/crud_postgres.md"
+log "callgrind on PostgreSQL (the client's instructions per operation)"
+bash benches/callgrind.sh --postgres "$PEOPLE_TEST_POSTGRES_URL" | tee "$out/callgrind_postgres.md"
 log "e2e_postgres (import vs psql \\copy)"
 # Five rounds, not the script's three: the two tools are within this
 # machine's run-to-run noise of each other, and a median of five says more.
