@@ -9,8 +9,10 @@
 //!
 //! The workload is the one in the project's performance baseline: seven
 //! phases run in order on one fresh database file per contestant and round,
-//! each contestant on its own single connection, closed before the next one
-//! runs. The rival is the fastest correct code a raw-SQLite programmer would
+//! each contestant on its own single connection. The connections are open
+//! side by side and the contestants take turns within each phase, slice by
+//! slice (`common::race_round`), so that a drift of the shared machine's
+//! speed falls on all of them alike. The rival is the fastest correct code a raw-SQLite programmer would
 //! write: every single-row write is one autocommit statement, every statement
 //! is `prepare_cached`, and every read builds the whole `Person` (timestamps
 //! parsed). Where there is more than one way to write a phase, each way is a
@@ -43,6 +45,7 @@
 //! it runs one small round as a smoke test, like criterion's test mode.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -157,25 +160,33 @@ impl Contestant {
         }
     }
 
-    /// Runs the seven phases on a fresh database file at `path`; the
-    /// connection is closed when this returns.
-    fn run(self, path: &Path, w: &Workload) -> Res<Vec<Measured>> {
-        match self {
-            Contestant::People => run_people(path, w),
-            Contestant::Rusqlite(form) => run_rusqlite(path, w, form),
-        }
+    /// Opens a fresh database file at `path`: people through `people::init`,
+    /// rusqlite with the same setup and schema.
+    fn open(self, path: &Path) -> Res<Session> {
+        Ok(match self {
+            Contestant::People => {
+                let url = path.to_str().ok_or("temporary path is not UTF-8")?;
+                Session::People(people::init(url).map_err(err("people::init"))?)
+            }
+            Contestant::Rusqlite(form) => Session::Rusqlite(open_rusqlite(path)?, form),
+        })
     }
 }
 
-fn run_people(path: &Path, w: &Workload) -> Res<Vec<Measured>> {
-    let url = path.to_str().ok_or("temporary path is not UTF-8")?;
-    let mut conn = people::init(url).map_err(err("people::init"))?;
-    (0..PHASES.len())
-        .map(|p| {
-            let ops = phase_ops(w, p);
-            phase(ops, || people_phase(&mut conn, w, p, 0..ops))
-        })
-        .collect()
+/// A contestant's open connection, between slices.
+enum Session {
+    People(people::DbConnection),
+    Rusqlite(rusqlite::Connection, Form),
+}
+
+impl Session {
+    /// Operations `ops` of phase `p`; returns their checksum.
+    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
+        match self {
+            Session::People(conn) => people_phase(conn, w, p, ops),
+            Session::Rusqlite(conn, form) => rusqlite_phase(conn, w, *form, p, ops),
+        }
+    }
 }
 
 /// Opens `path` with the same per-connection setup and schema as
@@ -256,160 +267,100 @@ fn multi_row_insert(rows: usize) -> String {
 const INSERT: &str = "INSERT INTO person (name, created_at, updated_at) VALUES (?1, ?2, ?2)";
 const COLUMNS: &str = "id, name, created_at, updated_at";
 
-fn run_rusqlite(path: &Path, w: &Workload, form: Form) -> Res<Vec<Measured>> {
-    let mut conn = open_rusqlite(path)?;
-    let n = w.n;
-    let tenth = w.tenth();
-    let mut out = Vec::with_capacity(PHASES.len());
-
-    out.push(phase(n, || {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err("bulk begin"))?;
-        let at = now();
-        let mut inserted = 0u64;
-        match form {
-            Form::A => {
-                let mut insert = tx.prepare_cached(INSERT).map_err(err("bulk prepare"))?;
-                for name in &w.names {
-                    inserted += insert.execute((name, at)).map_err(err("bulk insert"))? as u64;
-                }
-            }
-            Form::B => {
-                for chunk in w.names.chunks(1_000) {
-                    let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-                    let sql = format!(
-                        "INSERT INTO person (name, created_at, updated_at) VALUES {values}"
-                    );
-                    let mut insert = tx.prepare_cached(&sql).map_err(err("bulk prepare"))?;
-                    let params: Vec<&dyn rusqlite::ToSql> = chunk
-                        .iter()
-                        .flat_map(|name| [name as &dyn rusqlite::ToSql, &at, &at])
-                        .collect();
-                    inserted += insert
-                        .execute(params.as_slice())
-                        .map_err(err("bulk insert"))? as u64;
-                }
-            }
-            Form::C => {
-                let mut full = tx
-                    .prepare(&multi_row_insert(1_000))
-                    .map_err(err("bulk prepare"))?;
-                for chunk in w.names.chunks(1_000) {
-                    let mut partial;
-                    let insert = if chunk.len() == 1_000 {
-                        &mut full
-                    } else {
-                        partial = tx
-                            .prepare(&multi_row_insert(chunk.len()))
-                            .map_err(err("bulk prepare"))?;
-                        &mut partial
-                    };
-                    // Parameter 1 is the first name, 2 the time, 3… the other names.
-                    insert.raw_bind_parameter(2, at).map_err(err("bulk bind"))?;
-                    for (i, name) in chunk.iter().enumerate() {
-                        let index = if i == 0 { 1 } else { i + 2 };
-                        insert
-                            .raw_bind_parameter(index, name)
-                            .map_err(err("bulk bind"))?;
-                    }
-                    inserted += insert.raw_execute().map_err(err("bulk insert"))? as u64;
-                }
+/// Operations `ops` of phase `p` in rusqlite's form `form`, as
+/// [`people_phase`] runs them through people; returns their checksum.
+fn rusqlite_phase(
+    conn: &mut rusqlite::Connection,
+    w: &Workload,
+    form: Form,
+    p: usize,
+    ops: Range<usize>,
+) -> Res<u64> {
+    if p == 0 {
+        return rusqlite_bulk_insert(conn, &w.names[ops], form);
+    }
+    let conn = &*conn;
+    let mut sum = 0u64;
+    match p {
+        1 => {
+            let by_id = format!("SELECT {COLUMNS} FROM person WHERE id = ?1");
+            for &id in &w.ids[ops] {
+                let got = conn
+                    .prepare_cached(&by_id)
+                    .and_then(|mut s| s.query_row([id], person))
+                    .map_err(err("get_by_id"))?;
+                ensure(got.id == id && got.name == w.name_of(id), || {
+                    format!("get({id}) = {got:?}")
+                })?;
+                sum += got.name.len() as u64;
             }
         }
-        tx.commit().map_err(err("bulk commit"))?;
-        ensure(inserted == n as u64, || format!("bulk inserted {inserted}"))?;
-        Ok(inserted)
-    })?);
-    let conn = &conn;
-
-    out.push(phase(n, || {
-        let by_id = format!("SELECT {COLUMNS} FROM person WHERE id = ?1");
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let p = conn
-                .prepare_cached(&by_id)
-                .and_then(|mut s| s.query_row([id], person))
-                .map_err(err("get_by_id"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("get({id}) = {p:?}")
-            })?;
-            sum += p.name.len() as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(n, || {
-        let by_name = format!("SELECT {COLUMNS} FROM person WHERE name = ?1");
-        let mut sum = 0u64;
-        for &id in &w.ids {
-            let name = w.name_of(id);
-            let p = conn
-                .prepare_cached(&by_name)
-                .and_then(|mut s| s.query_row([name], person).optional())
-                .map_err(err("get_by_name"))?;
-            let p = p.ok_or_else(|| format!("get_by_name({name}) = None"))?;
-            ensure(p.id == id, || format!("get_by_name({name}) = {p:?}"))?;
-            sum += p.id as u64;
-        }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let page = match form {
-            Form::A => format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT ?2"),
-            Form::B => format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT +?2"),
-            Form::C => {
-                format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT {PAGE}")
+        2 => {
+            let by_name = format!("SELECT {COLUMNS} FROM person WHERE name = ?1");
+            for &id in &w.ids[ops] {
+                let name = w.name_of(id);
+                let got = conn
+                    .prepare_cached(&by_name)
+                    .and_then(|mut s| s.query_row([name], person).optional())
+                    .map_err(err("get_by_name"))?;
+                let got = got.ok_or_else(|| format!("get_by_name({name}) = None"))?;
+                ensure(got.id == id, || format!("get_by_name({name}) = {got:?}"))?;
+                sum += got.id as u64;
             }
-        };
-        let mut sum = 0u64;
-        for &after in &w.page_keys {
-            let rows = match form {
-                Form::C => all_rows(conn, &page, [after])?,
-                _ => all_rows(conn, &page, (after, PAGE as i64))?,
+        }
+        3 => {
+            let page = match form {
+                Form::A => {
+                    format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")
+                }
+                Form::B => {
+                    format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT +?2")
+                }
+                Form::C => {
+                    format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT {PAGE}")
+                }
             };
-            sum += sum_page(&rows, after)?;
+            for &after in &w.page_keys[ops] {
+                let rows = match form {
+                    Form::C => all_rows(conn, &page, [after])?,
+                    _ => all_rows(conn, &page, (after, PAGE as i64))?,
+                };
+                sum += sum_page(&rows, after)?;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let returning = format!("{INSERT} RETURNING {COLUMNS}");
-        let mut sum = 0u64;
-        for (i, name) in w.new_names.iter().enumerate() {
-            let at = now();
-            let p = match form {
-                Form::A | Form::C => {
-                    conn.prepare_cached(INSERT)
-                        .and_then(|mut s| s.execute((name, at)))
-                        .map_err(err("insert_single"))?;
-                    Person {
-                        id: conn.last_insert_rowid() as i32,
-                        name: name.clone(),
-                        created_at: at.and_utc(),
-                        updated_at: at.and_utc(),
+        4 => {
+            let returning = format!("{INSERT} RETURNING {COLUMNS}");
+            for i in ops {
+                let name = &w.new_names[i];
+                let at = now();
+                let got = match form {
+                    Form::A | Form::C => {
+                        conn.prepare_cached(INSERT)
+                            .and_then(|mut s| s.execute((name, at)))
+                            .map_err(err("insert_single"))?;
+                        Person {
+                            id: conn.last_insert_rowid() as i32,
+                            name: name.clone(),
+                            created_at: at.and_utc(),
+                            updated_at: at.and_utc(),
+                        }
                     }
-                }
-                Form::B => all_rows(conn, &returning, (name, at))?
-                    .pop()
-                    .ok_or("INSERT … RETURNING gave no row")?,
-            };
-            let expected = w.new_id(i);
-            ensure(p.id == expected && &p.name == name, || {
-                format!("insert({name}) = {p:?}, expected id {expected}")
-            })?;
-            sum += p.id as u64;
+                    Form::B => all_rows(conn, &returning, (name, at))?
+                        .pop()
+                        .ok_or("INSERT … RETURNING gave no row")?,
+                };
+                let expected = w.new_id(i);
+                ensure(got.id == expected && &got.name == name, || {
+                    format!("insert({name}) = {got:?}, expected id {expected}")
+                })?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let mut sum = 0u64;
-        for (i, name) in w.renames.iter().enumerate() {
-            let id = w.renamed_id(i);
-            let at = now();
-            let p = match form {
+        5 => {
+            for i in ops {
+                let (id, name) = (w.renamed_id(i), &w.renames[i]);
+                let at = now();
+                let got = match form {
                 Form::A => {
                     let created_at: chrono::NaiveDateTime = conn
                         .prepare_cached(
@@ -447,31 +398,90 @@ fn run_rusqlite(path: &Path, w: &Workload, form: Form) -> Res<Vec<Measured>> {
                         .map_err(err("rename: read back"))?
                 }
             };
-            ensure(p.id == id && &p.name == name, || {
-                format!("rename({id}, {name}) = {p:?}")
-            })?;
-            sum += p.id as u64;
+                ensure(got.id == id && &got.name == name, || {
+                    format!("rename({id}, {name}) = {got:?}")
+                })?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
-
-    out.push(phase(tenth, || {
-        let delete = format!("DELETE FROM person WHERE id = ?1 RETURNING {COLUMNS}");
-        let mut sum = 0u64;
-        for i in 0..tenth {
-            let id = w.deleted_id(i);
-            let p = all_rows(conn, &delete, [id])?
-                .pop()
-                .ok_or_else(|| format!("delete({id}) deleted nothing"))?;
-            ensure(p.id == id && p.name == w.name_of(id), || {
-                format!("delete({id}) = {p:?}")
-            })?;
-            sum += p.id as u64;
+        6 => {
+            let delete = format!("DELETE FROM person WHERE id = ?1 RETURNING {COLUMNS}");
+            for i in ops {
+                let id = w.deleted_id(i);
+                let got = all_rows(conn, &delete, [id])?
+                    .pop()
+                    .ok_or_else(|| format!("delete({id}) deleted nothing"))?;
+                ensure(got.id == id && got.name == w.name_of(id), || {
+                    format!("delete({id}) = {got:?}")
+                })?;
+                sum += got.id as u64;
+            }
         }
-        Ok(sum)
-    })?);
+        _ => return Err(format!("no phase {p}")),
+    }
+    Ok(sum)
+}
 
-    Ok(out)
+/// bulk_insert of `names` in rusqlite's form `form`, one transaction.
+fn rusqlite_bulk_insert(conn: &mut rusqlite::Connection, names: &[String], form: Form) -> Res<u64> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err("bulk begin"))?;
+    let at = now();
+    let mut inserted = 0u64;
+    match form {
+        Form::A => {
+            let mut insert = tx.prepare_cached(INSERT).map_err(err("bulk prepare"))?;
+            for name in names {
+                inserted += insert.execute((name, at)).map_err(err("bulk insert"))? as u64;
+            }
+        }
+        Form::B => {
+            for chunk in names.chunks(1_000) {
+                let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                let sql =
+                    format!("INSERT INTO person (name, created_at, updated_at) VALUES {values}");
+                let mut insert = tx.prepare_cached(&sql).map_err(err("bulk prepare"))?;
+                let params: Vec<&dyn rusqlite::ToSql> = chunk
+                    .iter()
+                    .flat_map(|name| [name as &dyn rusqlite::ToSql, &at, &at])
+                    .collect();
+                inserted += insert
+                    .execute(params.as_slice())
+                    .map_err(err("bulk insert"))? as u64;
+            }
+        }
+        Form::C => {
+            let mut full = tx
+                .prepare(&multi_row_insert(1_000))
+                .map_err(err("bulk prepare"))?;
+            for chunk in names.chunks(1_000) {
+                let mut partial;
+                let insert = if chunk.len() == 1_000 {
+                    &mut full
+                } else {
+                    partial = tx
+                        .prepare(&multi_row_insert(chunk.len()))
+                        .map_err(err("bulk prepare"))?;
+                    &mut partial
+                };
+                // Parameter 1 is the first name, 2 the time, 3… the other names.
+                insert.raw_bind_parameter(2, at).map_err(err("bulk bind"))?;
+                for (i, name) in chunk.iter().enumerate() {
+                    let index = if i == 0 { 1 } else { i + 2 };
+                    insert
+                        .raw_bind_parameter(index, name)
+                        .map_err(err("bulk bind"))?;
+                }
+                inserted += insert.raw_execute().map_err(err("bulk insert"))? as u64;
+            }
+        }
+    }
+    tx.commit().map_err(err("bulk commit"))?;
+    ensure(inserted == names.len() as u64, || {
+        format!("bulk inserted {inserted}")
+    })?;
+    Ok(inserted)
 }
 
 /// Checks the end state of a contestant's file with a fresh connection,
@@ -685,34 +695,44 @@ fn run() -> Res<()> {
     // results[round][contestant index in Contestant::ALL][phase]
     let mut results: Vec<Vec<Vec<Measured>>> = Vec::with_capacity(config.rounds);
     for round in 0..config.rounds {
-        // A different contestant goes first in each round.
-        let mut order: Vec<usize> = (0..Contestant::ALL.len()).collect();
-        order.rotate_left(round % Contestant::ALL.len());
-        let mut this_round = vec![Vec::new(); Contestant::ALL.len()];
-        for c in order {
-            let contestant = Contestant::ALL[c];
-            let load = load_average();
-            let path = scratch
-                .path()
-                .join(format!("round{}-{}.db", round + 1, contestant.label()));
-            let measured = contestant
-                .run(&path, &w)
-                .map_err(|e| format!("{} round {}: {e}", contestant.label(), round + 1))?;
-            verify_final_state(&path, &w)
-                .map_err(|e| format!("{} round {}: {e}", contestant.label(), round + 1))?;
+        let context = |c: usize| {
+            move |e: String| format!("{} round {}: {e}", Contestant::ALL[c].label(), round + 1)
+        };
+        let path = |c: usize| {
+            scratch.path().join(format!(
+                "round{}-{}.db",
+                round + 1,
+                Contestant::ALL[c].label()
+            ))
+        };
+        // Every contestant's file and connection, open side by side.
+        let mut sessions = Vec::with_capacity(Contestant::ALL.len());
+        for (c, contestant) in Contestant::ALL.iter().enumerate() {
+            sessions.push(contestant.open(&path(c)).map_err(context(c))?);
+        }
+        let load = load_average();
+        let this_round = race_round(
+            Contestant::ALL.len(),
+            &w,
+            round,
+            || {},
+            |c, p, ops| sessions[c].run(&w, p, ops).map_err(context(c)),
+        )?;
+        drop(sessions);
+        for (c, measured) in this_round.iter().enumerate() {
+            verify_final_state(&path(c), &w).map_err(context(c))?;
             let mut line = format!(
                 "round {} {:<12} load {load:>5}:",
                 round + 1,
-                contestant.label()
+                Contestant::ALL[c].label()
             );
-            for (name, m) in PHASES.iter().zip(&measured) {
+            for (name, m) in PHASES.iter().zip(measured) {
                 let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
             }
             eprintln!("{line}");
             for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                let _ = std::fs::remove_file(format!("{}{suffix}", path(c).display()));
             }
-            this_round[c] = measured;
         }
         results.push(this_round);
     }

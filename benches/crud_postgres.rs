@@ -69,9 +69,6 @@ use common::*;
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432";
 /// The environment variable the PostgreSQL tests read too.
 const URL_VAR: &str = "PEOPLE_TEST_POSTGRES_URL";
-/// The slices each phase but bulk_insert is cut into; the contestants take
-/// turns slice by slice (see the module docs).
-const SLICES: usize = 10;
 
 struct Config {
     n: usize,
@@ -598,13 +595,6 @@ impl RawPostgres {
     }
 }
 
-/// Adds a slice of a phase to the phase's total: operations, time, checksum.
-fn add_slice(total: &mut Measured, slice: Measured) {
-    total.ops += slice.ops;
-    total.time += slice.time;
-    total.checksum += slice.checksum;
-}
-
 /// Checks the end state of a contestant's database with a fresh connection,
 /// opened after the contestant's own was closed, and returns a digest of
 /// every row, which must be the same for all databases.
@@ -788,31 +778,15 @@ fn run() -> Res<()> {
             databases.push(db);
         }
         let load = load_average();
-        let mut this_round = vec![Vec::with_capacity(PHASES.len()); Contestant::ALL.len()];
-        for p in 0..PHASES.len() {
-            let ops = phase_ops(&w, p);
-            let slices = if p == 0 { 1 } else { SLICES };
-            let mut totals = vec![Measured::default(); Contestant::ALL.len()];
-            for k in 0..slices {
-                let range = k * ops / slices..(k + 1) * ops / slices;
-                let mut order: Vec<usize> = (0..Contestant::ALL.len()).collect();
-                order.rotate_left((round + p + k) % Contestant::ALL.len());
-                for (turn, c) in order.into_iter().enumerate() {
-                    // Keeps the previous phase's dirty pages (and in the one
-                    // slice of bulk_insert, the previous contestant's) out of
-                    // the time.
-                    if k == 0 && (turn == 0 || slices == 1) {
-                        checkpoint(url, &mut checkpoint_warned);
-                    }
-                    let slice = phase(range.len(), || sessions[c].run(&w, p, range.clone()))
-                        .map_err(context(c))?;
-                    add_slice(&mut totals[c], slice);
-                }
-            }
-            for (c, total) in totals.into_iter().enumerate() {
-                this_round[c].push(total);
-            }
-        }
+        let this_round = race_round(
+            Contestant::ALL.len(),
+            &w,
+            round,
+            // Keeps the dirty pages written before (the previous phase's, and
+            // in bulk_insert the previous contestant's) out of the time.
+            || checkpoint(url, &mut checkpoint_warned),
+            |c, p, ops| sessions[c].run(&w, p, ops).map_err(context(c)),
+        )?;
         drop(sessions);
         for (c, db) in databases.iter().enumerate() {
             digests.push(verify_final_state(&db.url, &w).map_err(context(c))?);

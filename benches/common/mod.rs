@@ -178,6 +178,51 @@ impl Measured {
     }
 }
 
+/// The slices each phase but bulk_insert is cut into (see [`race_round`]).
+pub const SLICES: usize = 10;
+
+/// One round of a race between `contestants` open sessions, each on its own
+/// fresh database: phase by phase, every phase but bulk_insert (one
+/// transaction) cut into [`SLICES`] slices that the contestants take in
+/// turns, the one going first rotating with the round, phase and slice. A
+/// phase's time is the sum of a contestant's slices, so a drift of the
+/// machine's speed falls on all contestants alike. `run(c, p, ops)` runs
+/// operations `ops` of phase `p` for contestant `c` and returns their
+/// checksum; `settle()` runs untimed before each phase and, in bulk_insert,
+/// before each contestant. Returns `[contestant][phase]`.
+pub fn race_round(
+    contestants: usize,
+    w: &Workload,
+    round: usize,
+    mut settle: impl FnMut(),
+    mut run: impl FnMut(usize, usize, std::ops::Range<usize>) -> Res<u64>,
+) -> Res<Vec<Vec<Measured>>> {
+    let mut out = vec![Vec::with_capacity(PHASES.len()); contestants];
+    for p in 0..PHASES.len() {
+        let ops = phase_ops(w, p);
+        let slices = if p == 0 { 1 } else { SLICES };
+        let mut totals = vec![Measured::default(); contestants];
+        for k in 0..slices {
+            let range = k * ops / slices..(k + 1) * ops / slices;
+            for turn in 0..contestants {
+                let c = (turn + round + p + k) % contestants;
+                if k == 0 && (turn == 0 || slices == 1) {
+                    settle();
+                }
+                let slice = phase(range.len(), || run(c, p, range.clone()))?;
+                let total = &mut totals[c];
+                total.ops += slice.ops;
+                total.time += slice.time;
+                total.checksum += slice.checksum;
+            }
+        }
+        for (c, total) in totals.into_iter().enumerate() {
+            out[c].push(total);
+        }
+    }
+    Ok(out)
+}
+
 /// How many operations phase `p` (an index into [`PHASES`]) performs.
 pub fn phase_ops(w: &Workload, p: usize) -> usize {
     if p < 3 { w.n } else { w.tenth() }
