@@ -181,7 +181,7 @@ enum Session {
 
 impl Session {
     /// Operations `ops` of phase `p`; returns their checksum.
-    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
+    fn run(&mut self, w: &Workload, p: Phase, ops: Range<usize>) -> Res<u64> {
         match self {
             Session::People(conn) => people_phase(conn, w, p, ops),
             Session::Rusqlite(conn, form) => rusqlite_phase(conn, w, *form, p, ops),
@@ -273,42 +273,33 @@ fn rusqlite_phase(
     conn: &mut rusqlite::Connection,
     w: &Workload,
     form: Form,
-    p: usize,
+    p: Phase,
     ops: Range<usize>,
 ) -> Res<u64> {
-    if p == 0 {
-        return rusqlite_bulk_insert(conn, &w.names[ops], form);
-    }
-    let conn = &*conn;
     let mut sum = 0u64;
     match p {
-        1 => {
+        Phase::BulkInsert => return rusqlite_bulk_insert(conn, &w.names[ops], form),
+        Phase::GetById => {
             let by_id = format!("SELECT {COLUMNS} FROM person WHERE id = ?1");
             for &id in &w.ids[ops] {
                 let got = conn
                     .prepare_cached(&by_id)
                     .and_then(|mut s| s.query_row([id], person))
                     .map_err(err("get_by_id"))?;
-                ensure(got.id == id && got.name == w.name_of(id), || {
-                    format!("get({id}) = {got:?}")
-                })?;
-                sum += got.name.len() as u64;
+                sum += w.check_get(id, &got)?;
             }
         }
-        2 => {
+        Phase::GetByName => {
             let by_name = format!("SELECT {COLUMNS} FROM person WHERE name = ?1");
             for &id in &w.ids[ops] {
-                let name = w.name_of(id);
                 let got = conn
                     .prepare_cached(&by_name)
-                    .and_then(|mut s| s.query_row([name], person).optional())
+                    .and_then(|mut s| s.query_row([w.name_of(id)], person).optional())
                     .map_err(err("get_by_name"))?;
-                let got = got.ok_or_else(|| format!("get_by_name({name}) = None"))?;
-                ensure(got.id == id, || format!("get_by_name({name}) = {got:?}"))?;
-                sum += got.id as u64;
+                sum += w.check_find(id, got.as_ref())?;
             }
         }
-        3 => {
+        Phase::Page => {
             let page = match form {
                 Form::A => {
                     format!("SELECT {COLUMNS} FROM person WHERE id > ?1 ORDER BY id LIMIT ?2")
@@ -328,7 +319,7 @@ fn rusqlite_phase(
                 sum += sum_page(&rows, after)?;
             }
         }
-        4 => {
+        Phase::InsertSingle => {
             let returning = format!("{INSERT} RETURNING {COLUMNS}");
             for i in ops {
                 let name = &w.new_names[i];
@@ -349,14 +340,10 @@ fn rusqlite_phase(
                         .pop()
                         .ok_or("INSERT … RETURNING gave no row")?,
                 };
-                let expected = w.new_id(i);
-                ensure(got.id == expected && &got.name == name, || {
-                    format!("insert({name}) = {got:?}, expected id {expected}")
-                })?;
-                sum += got.id as u64;
+                sum += w.check_create(i, &got)?;
             }
         }
-        5 => {
+        Phase::Rename => {
             for i in ops {
                 let (id, name) = (w.renamed_id(i), &w.renames[i]);
                 let at = now();
@@ -398,26 +385,19 @@ fn rusqlite_phase(
                         .map_err(err("rename: read back"))?
                 }
             };
-                ensure(got.id == id && &got.name == name, || {
-                    format!("rename({id}, {name}) = {got:?}")
-                })?;
-                sum += got.id as u64;
+                sum += w.check_rename(i, &got)?;
             }
         }
-        6 => {
+        Phase::Delete => {
             let delete = format!("DELETE FROM person WHERE id = ?1 RETURNING {COLUMNS}");
             for i in ops {
                 let id = w.deleted_id(i);
                 let got = all_rows(conn, &delete, [id])?
                     .pop()
                     .ok_or_else(|| format!("delete({id}) deleted nothing"))?;
-                ensure(got.id == id && got.name == w.name_of(id), || {
-                    format!("delete({id}) = {got:?}")
-                })?;
-                sum += got.id as u64;
+                sum += w.check_delete(i, &got)?;
             }
         }
-        _ => return Err(format!("no phase {p}")),
     }
     Ok(sum)
 }
@@ -633,7 +613,7 @@ fn statement_log_cost(path: &Path, w: &Workload, rounds: usize) -> Res<String> {
                 conn.set_instrumentation(|_: diesel::connection::InstrumentationEvent<'_>| {});
             }
             let read_all = |conn: &mut people::DbConnection| {
-                phase(w.n, || {
+                timed(w.n, || {
                     let mut sum = 0u64;
                     for &id in &w.ids {
                         let p = people::get(conn, id).map_err(err("people::get"))?;
@@ -726,7 +706,7 @@ fn run() -> Res<()> {
                 round + 1,
                 Contestant::ALL[c].label()
             );
-            for (name, m) in PHASES.iter().zip(measured) {
+            for (name, m) in Phase::ALL.map(Phase::name).iter().zip(measured) {
                 let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
             }
             eprintln!("{line}");
@@ -745,7 +725,7 @@ fn run() -> Res<()> {
                 ensure(m.checksum == reference[p].checksum, || {
                     format!(
                         "checksum mismatch in {}: {} round {} has {}, expected {}",
-                        PHASES[p],
+                        Phase::ALL[p].name(),
                         Contestant::ALL[c].label(),
                         round + 1,
                         m.checksum,
@@ -783,7 +763,7 @@ fn run() -> Res<()> {
     report.push_str(
         "| phase | rusqlite_A | rusqlite_B | rusqlite_C | the rival |\n|---|--:|--:|--:|---|\n",
     );
-    for (p, name) in PHASES.iter().enumerate() {
+    for (p, name) in Phase::ALL.map(Phase::name).iter().enumerate() {
         let cell = |c: usize| {
             if candidates[p].contains(&c) {
                 thousands(median(

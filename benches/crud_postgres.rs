@@ -346,7 +346,7 @@ enum Session {
 
 impl Session {
     /// Operations `ops` of phase `p`; returns their checksum.
-    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
+    fn run(&mut self, w: &Workload, p: Phase, ops: Range<usize>) -> Res<u64> {
         match self {
             Session::People(conn) => people_phase(conn, w, p, ops),
             Session::Postgres(raw) => raw.run(w, p, ops),
@@ -473,11 +473,11 @@ impl RawPostgres {
 
     /// Operations `ops` of phase `p`, as [`people_phase`] runs them through
     /// people; returns their checksum.
-    fn run(&mut self, w: &Workload, p: usize, ops: Range<usize>) -> Res<u64> {
+    fn run(&mut self, w: &Workload, p: Phase, ops: Range<usize>) -> Res<u64> {
         let client = &mut self.client;
         let mut sum = 0u64;
         match p {
-            0 => {
+            Phase::BulkInsert => {
                 let names = &w.names[ops];
                 let at = now();
                 let inserted = match self.bulk {
@@ -515,30 +515,24 @@ impl RawPostgres {
                 })?;
                 sum = inserted;
             }
-            1 => {
+            Phase::GetById => {
                 for &id in &w.ids[ops] {
                     let row = client
                         .query_one(&self.by_id, &[&id])
                         .map_err(err("get_by_id"))?;
-                    let got = person(&row)?;
-                    ensure(got.id == id && got.name == w.name_of(id), || {
-                        format!("get({id}) = {got:?}")
-                    })?;
-                    sum += got.name.len() as u64;
+                    sum += w.check_get(id, &person(&row)?)?;
                 }
             }
-            2 => {
+            Phase::GetByName => {
                 for &id in &w.ids[ops] {
-                    let name = w.name_of(id);
                     let row = client
-                        .query_opt(&self.by_name, &[&name])
+                        .query_opt(&self.by_name, &[&w.name_of(id)])
                         .map_err(err("get_by_name"))?;
-                    let got = person(&row.ok_or_else(|| format!("get_by_name({name}) = None"))?)?;
-                    ensure(got.id == id, || format!("get_by_name({name}) = {got:?}"))?;
-                    sum += got.id as u64;
+                    let got = row.as_ref().map(person).transpose()?;
+                    sum += w.check_find(id, got.as_ref())?;
                 }
             }
-            3 => {
+            Phase::Page => {
                 for &after in &w.page_keys[ops] {
                     let rows = client
                         .query(&self.page, &[&after, &(PAGE as i64)])
@@ -549,47 +543,30 @@ impl RawPostgres {
                     sum += sum_page(&rows, after)?;
                 }
             }
-            4 => {
+            Phase::InsertSingle => {
                 for i in ops {
-                    let name = &w.new_names[i];
                     let row = client
-                        .query_one(&self.insert_returning, &[name, &now()])
+                        .query_one(&self.insert_returning, &[&w.new_names[i], &now()])
                         .map_err(err("insert_single"))?;
-                    let got = person(&row)?;
-                    let expected = w.new_id(i);
-                    ensure(got.id == expected && &got.name == name, || {
-                        format!("insert({name}) = {got:?}, expected id {expected}")
-                    })?;
-                    sum += got.id as u64;
+                    sum += w.check_create(i, &person(&row)?)?;
                 }
             }
-            5 => {
+            Phase::Rename => {
                 for i in ops {
-                    let (id, name) = (w.renamed_id(i), &w.renames[i]);
                     let row = client
-                        .query_one(&self.rename, &[name, &now(), &id])
+                        .query_one(&self.rename, &[&w.renames[i], &now(), &w.renamed_id(i)])
                         .map_err(err("rename"))?;
-                    let got = person(&row)?;
-                    ensure(got.id == id && &got.name == name, || {
-                        format!("rename({id}, {name}) = {got:?}")
-                    })?;
-                    sum += got.id as u64;
+                    sum += w.check_rename(i, &person(&row)?)?;
                 }
             }
-            6 => {
+            Phase::Delete => {
                 for i in ops {
-                    let id = w.deleted_id(i);
                     let row = client
-                        .query_one(&self.delete, &[&id])
+                        .query_one(&self.delete, &[&w.deleted_id(i)])
                         .map_err(err("delete"))?;
-                    let got = person(&row)?;
-                    ensure(got.id == id && got.name == w.name_of(id), || {
-                        format!("delete({id}) = {got:?}")
-                    })?;
-                    sum += got.id as u64;
+                    sum += w.check_delete(i, &person(&row)?)?;
                 }
             }
-            _ => return Err(format!("no phase {p}")),
         }
         Ok(sum)
     }
@@ -795,7 +772,7 @@ fn run() -> Res<()> {
                 round + 1,
                 Contestant::ALL[c].label()
             );
-            for (name, m) in PHASES.iter().zip(&this_round[c]) {
+            for (name, m) in Phase::ALL.map(Phase::name).iter().zip(&this_round[c]) {
                 let _ = write!(line, " {name} {}/s", thousands(m.ops_per_sec()));
             }
             eprintln!("{line}");
@@ -812,7 +789,7 @@ fn run() -> Res<()> {
                 ensure(m.checksum == reference[p].checksum, || {
                     format!(
                         "checksum mismatch in {}: {} round {} has {}, expected {}",
-                        PHASES[p],
+                        Phase::ALL[p].name(),
                         Contestant::ALL[c].label(),
                         round + 1,
                         m.checksum,

@@ -13,15 +13,52 @@ pub const STRIDE: u64 = 7919;
 /// Rows per page in the `page` phase.
 pub const PAGE: usize = 50;
 
-pub const PHASES: [&str; 7] = [
-    "bulk_insert",
-    "get_by_id",
-    "get_by_name",
-    "page",
-    "insert_single",
-    "rename",
-    "delete",
-];
+/// The races' phases, in the order they run: each builds on the ones before
+/// it (the reads find bulk_insert's rows, delete removes rows rename left).
+/// Results are kept per phase in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    BulkInsert,
+    GetById,
+    GetByName,
+    Page,
+    InsertSingle,
+    Rename,
+    Delete,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::BulkInsert,
+        Phase::GetById,
+        Phase::GetByName,
+        Phase::Page,
+        Phase::InsertSingle,
+        Phase::Rename,
+        Phase::Delete,
+    ];
+
+    /// The name the reports and the JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::BulkInsert => "bulk_insert",
+            Phase::GetById => "get_by_id",
+            Phase::GetByName => "get_by_name",
+            Phase::Page => "page",
+            Phase::InsertSingle => "insert_single",
+            Phase::Rename => "rename",
+            Phase::Delete => "delete",
+        }
+    }
+
+    /// How many operations the phase performs on workload `w`.
+    pub fn ops(self, w: &Workload) -> usize {
+        match self {
+            Phase::BulkInsert | Phase::GetById | Phase::GetByName => w.n,
+            _ => w.tenth(),
+        }
+    }
+}
 
 pub type Res<T> = Result<T, String>;
 
@@ -36,7 +73,7 @@ pub fn ensure(ok: bool, message: impl FnOnce() -> String) -> Res<()> {
 }
 
 /// Times `body`, which returns the phase checksum.
-pub fn phase(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
+pub fn timed(ops: usize, body: impl FnOnce() -> Res<u64>) -> Res<Measured> {
     let start = Instant::now();
     let checksum = body()?;
     let time = start.elapsed();
@@ -162,6 +199,54 @@ impl Workload {
     pub fn deleted_id(&self, i: usize) -> i32 {
         (self.tenth() + 1 + i) as i32
     }
+
+    // What each phase's operation must return, checked the same way for
+    // every contestant; each returns the operation's share of the checksum.
+
+    /// get_by_id: the row of `id`.
+    pub fn check_get(&self, id: i32, got: &Person) -> Res<u64> {
+        ensure(got.id == id && got.name == self.name_of(id), || {
+            format!("get({id}) = {got:?}")
+        })?;
+        Ok(got.name.len() as u64)
+    }
+
+    /// get_by_name: the row of `id`, looked up by its name.
+    pub fn check_find(&self, id: i32, got: Option<&Person>) -> Res<u64> {
+        let name = self.name_of(id);
+        let got = got.ok_or_else(|| format!("get_by_name({name}) = None"))?;
+        ensure(got.id == id && got.name == name, || {
+            format!("get_by_name({name}) = {got:?}")
+        })?;
+        Ok(got.id as u64)
+    }
+
+    /// insert_single's `i`-th create.
+    pub fn check_create(&self, i: usize, got: &Person) -> Res<u64> {
+        let (expected, name) = (self.new_id(i), &self.new_names[i]);
+        ensure(got.id == expected && &got.name == name, || {
+            format!("insert({name}) = {got:?}, expected id {expected}")
+        })?;
+        Ok(got.id as u64)
+    }
+
+    /// rename's `i`-th operation.
+    pub fn check_rename(&self, i: usize, got: &Person) -> Res<u64> {
+        let (id, name) = (self.renamed_id(i), &self.renames[i]);
+        ensure(got.id == id && &got.name == name, || {
+            format!("rename({id}, {name}) = {got:?}")
+        })?;
+        Ok(got.id as u64)
+    }
+
+    /// delete's `i`-th operation: the deleted row.
+    pub fn check_delete(&self, i: usize, got: &Person) -> Res<u64> {
+        let id = self.deleted_id(i);
+        ensure(got.id == id && got.name == self.name_of(id), || {
+            format!("delete({id}) = {got:?}")
+        })?;
+        Ok(got.id as u64)
+    }
 }
 
 /// One phase of one contestant in one round.
@@ -195,12 +280,16 @@ pub fn race_round(
     w: &Workload,
     round: usize,
     mut settle: impl FnMut(),
-    mut run: impl FnMut(usize, usize, std::ops::Range<usize>) -> Res<u64>,
+    mut run: impl FnMut(usize, Phase, std::ops::Range<usize>) -> Res<u64>,
 ) -> Res<Vec<Vec<Measured>>> {
-    let mut out = vec![Vec::with_capacity(PHASES.len()); contestants];
-    for p in 0..PHASES.len() {
-        let ops = phase_ops(w, p);
-        let slices = if p == 0 { 1 } else { SLICES };
+    let mut out = vec![Vec::with_capacity(Phase::ALL.len()); contestants];
+    for (p, &phase) in Phase::ALL.iter().enumerate() {
+        let ops = phase.ops(w);
+        let slices = if phase == Phase::BulkInsert {
+            1
+        } else {
+            SLICES
+        };
         let mut totals = vec![Measured::default(); contestants];
         for k in 0..slices {
             let range = k * ops / slices..(k + 1) * ops / slices;
@@ -209,7 +298,7 @@ pub fn race_round(
                 if k == 0 && (turn == 0 || slices == 1) {
                     settle();
                 }
-                let slice = phase(range.len(), || run(c, p, range.clone()))?;
+                let slice = timed(range.len(), || run(c, phase, range.clone()))?;
                 let total = &mut totals[c];
                 total.ops += slice.ops;
                 total.time += slice.time;
@@ -223,11 +312,6 @@ pub fn race_round(
     Ok(out)
 }
 
-/// How many operations phase `p` (an index into [`PHASES`]) performs.
-pub fn phase_ops(w: &Workload, p: usize) -> usize {
-    if p < 3 { w.n } else { w.tenth() }
-}
-
 /// Operations `ops` of phase `p` through the public `people` API; returns
 /// their checksum. The phases build on each other: phase `p` expects every
 /// operation of the phases before it done. bulk_insert runs its range as one
@@ -235,12 +319,12 @@ pub fn phase_ops(w: &Workload, p: usize) -> usize {
 pub fn people_phase(
     conn: &mut people::DbConnection,
     w: &Workload,
-    p: usize,
+    p: Phase,
     ops: std::ops::Range<usize>,
 ) -> Res<u64> {
     let mut sum = 0u64;
     match p {
-        0 => {
+        Phase::BulkInsert => {
             let names = &w.names[ops];
             let report = people::create_many(conn, names, OnConflict::Fail)
                 .map_err(err("people::create_many"))?;
@@ -250,63 +334,45 @@ pub fn people_phase(
             )?;
             sum = report.inserted;
         }
-        1 => {
+        Phase::GetById => {
             for &id in &w.ids[ops] {
                 let got = people::get(conn, id).map_err(err("people::get"))?;
-                ensure(got.id == id && got.name == w.name_of(id), || {
-                    format!("get({id}) = {got:?}")
-                })?;
-                sum += got.name.len() as u64;
+                sum += w.check_get(id, &got)?;
             }
         }
-        2 => {
+        Phase::GetByName => {
             for &id in &w.ids[ops] {
-                let name = w.name_of(id);
-                let got = people::find_by_name(conn, name).map_err(err("people::find_by_name"))?;
-                let got = got.ok_or_else(|| format!("find_by_name({name}) = None"))?;
-                ensure(got.id == id, || format!("find_by_name({name}) = {got:?}"))?;
-                sum += got.id as u64;
+                let got = people::find_by_name(conn, w.name_of(id))
+                    .map_err(err("people::find_by_name"))?;
+                sum += w.check_find(id, got.as_ref())?;
             }
         }
-        3 => {
+        Phase::Page => {
             for &after in &w.page_keys[ops] {
                 let rows =
                     people::list(conn, Some(after), PAGE as i64).map_err(err("people::list"))?;
                 sum += sum_page(&rows, after)?;
             }
         }
-        4 => {
+        Phase::InsertSingle => {
             for i in ops {
-                let name = &w.new_names[i];
-                let got = people::create(conn, name).map_err(err("people::create"))?;
-                let expected = w.new_id(i);
-                ensure(got.id == expected, || {
-                    format!("create({name}) = {got:?}, expected id {expected}")
-                })?;
-                sum += got.id as u64;
+                let got = people::create(conn, &w.new_names[i]).map_err(err("people::create"))?;
+                sum += w.check_create(i, &got)?;
             }
         }
-        5 => {
+        Phase::Rename => {
             for i in ops {
-                let (id, name) = (w.renamed_id(i), &w.renames[i]);
-                let got = people::rename(conn, id, name).map_err(err("people::rename"))?;
-                ensure(got.id == id && &got.name == name, || {
-                    format!("rename({id}, {name}) = {got:?}")
-                })?;
-                sum += got.id as u64;
+                let got = people::rename(conn, w.renamed_id(i), &w.renames[i])
+                    .map_err(err("people::rename"))?;
+                sum += w.check_rename(i, &got)?;
             }
         }
-        6 => {
+        Phase::Delete => {
             for i in ops {
-                let id = w.deleted_id(i);
-                let got = people::delete(conn, id).map_err(err("people::delete"))?;
-                ensure(got.id == id && got.name == w.name_of(id), || {
-                    format!("delete({id}) = {got:?}")
-                })?;
-                sum += got.id as u64;
+                let got = people::delete(conn, w.deleted_id(i)).map_err(err("people::delete"))?;
+                sum += w.check_delete(i, &got)?;
             }
         }
-        _ => return Err(format!("no phase {p}")),
     }
     Ok(sum)
 }
@@ -319,7 +385,7 @@ pub fn ratio_table(rival: &str, results: &[[Vec<Measured>; 2]]) -> String {
         "| phase | ops | people ops/s | {rival} ops/s | people/{rival} | lowest–highest round |\n"
     );
     table.push_str("|---|--:|--:|--:|--:|--:|\n");
-    for (p, name) in PHASES.iter().enumerate() {
+    for (p, name) in Phase::ALL.iter().map(|p| p.name()).enumerate() {
         let rate = |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
         let ratios: Vec<f64> = results
             .iter()
@@ -348,7 +414,7 @@ pub fn fastest_rival(
     results: &[Vec<Vec<Measured>>],
     candidates: &[&[usize]],
 ) -> (Vec<usize>, Vec<[Vec<Measured>; 2]>) {
-    let fastest: Vec<usize> = (0..PHASES.len())
+    let fastest: Vec<usize> = (0..Phase::ALL.len())
         .map(|p| {
             let median_rate =
                 |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
@@ -362,7 +428,7 @@ pub fn fastest_rival(
     let raced = results
         .iter()
         .map(|contestants| {
-            let rival = (0..PHASES.len())
+            let rival = (0..Phase::ALL.len())
                 .map(|p| contestants[fastest[p]][p])
                 .collect();
             [contestants[0].clone(), rival]
@@ -382,7 +448,7 @@ pub fn write_json(
     raced: &[[Vec<Measured>; 2]],
 ) -> Res<()> {
     let mut phases = Vec::new();
-    for (p, name) in PHASES.iter().enumerate() {
+    for (p, name) in Phase::ALL.iter().map(|p| p.name()).enumerate() {
         let rate = |c: usize| median(raced.iter().map(|r| r[c][p].ops_per_sec()).collect());
         let ratio = median(
             raced
