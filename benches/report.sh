@@ -7,6 +7,7 @@
 #      benches/callgrind.sh --postgres    the client's instructions per operation
 #      benches/e2e.sh                     people import vs the sqlite3 shell; memory of export/list
 #   3. benches/e2e_postgres.sh            people import vs psql \copy, 1,000,000 names, 5 rounds
+#      benches/server_callgrind.sh        the same two imports in the server's instructions
 #   4. benches/lifecycle.sh               1,000,000-row upgrade; copy vs export | import
 #   5. benches/web/load.sh                people serve vs the Flask-SQLAlchemy app under load
 #   6. benches/web/scale_out.sh           two people serve processes on one PostgreSQL
@@ -48,6 +49,8 @@ log "e2e_postgres (import vs psql \\copy)"
 pg_rounds=(--rounds 5)
 [[ ${#quick[@]} -eq 0 ]] || pg_rounds=()
 bash benches/e2e_postgres.sh "${quick[@]}" "${pg_rounds[@]}" | tee "$out/e2e_postgres.md"
+log "server_callgrind (the server's instructions for the same imports)"
+bash benches/server_callgrind.sh "${quick[@]}" | tee "$out/server_callgrind.md"
 log "lifecycle (upgrade, copy)"
 PEOPLE_BENCH_POSTGRES_URL=$PEOPLE_TEST_POSTGRES_URL bash benches/lifecycle.sh "${quick[@]}" | tee "$out/lifecycle.md"
 
