@@ -14,8 +14,9 @@ pub const STRIDE: u64 = 7919;
 pub const PAGE: usize = 50;
 
 /// The races' phases, in the order they run: each builds on the ones before
-/// it (the reads find bulk_insert's rows, delete removes rows rename left).
-/// Results are kept per phase in this order.
+/// it (the reads, rename and delete work on bulk_insert's rows, and the ids
+/// insert_single expects follow them). Results are kept per phase in this
+/// order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     BulkInsert,
