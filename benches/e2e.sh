@@ -57,6 +57,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --- the repo root -------------------------------------------------------------
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=benches/import_inputs.sh
+source "$repo/benches/import_inputs.sh"
 [[ -f Cargo.toml && -d migrations/sqlite ]] || die "run from the people repo (no Cargo.toml / migrations/sqlite in $repo)"
 
 # --- tools ---------------------------------------------------------------------
@@ -83,11 +85,8 @@ people="${CARGO_TARGET_DIR:-$repo/target}/release/people"
 [[ -x $people ]] || die "no binary at $people after the build"
 
 # --- the schema, copied from the migrations at run time -------------------------
-shopt -s nullglob
-up_sql=(migrations/sqlite/*/up.sql)
-shopt -u nullglob
-[[ ${#up_sql[@]} -gt 0 ]] || die "no migrations/sqlite/*/up.sql"
-ddl=$(cat "${up_sql[@]}")
+migration_files sqlite
+ddl=$(cat "${MIGRATION_FILES[@]}")
 
 # --- scratch space -------------------------------------------------------------
 work=$(mktemp -d "$base_dir/people-e2e.XXXXXX")
@@ -101,12 +100,12 @@ cd "$work"
 names=$work/names.txt
 
 log "generating $n distinct names in $names"
-awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "person-%07d\n", i }' > "$names"
+write_names "$n" "$names"
 [[ $(wc -l < "$names") == "$n" ]] || die "names.txt does not have $n lines"
 # Strictly increasing (sort -c -u) means all distinct.
 LC_ALL=C sort -c -u "$names" || die "names.txt is not strictly increasing, so not all distinct"
 # What a correct import holds: line i of names.txt has id i.
-expected_digest=$(awk '{ printf "%d|%s\n", NR, $0 }' "$names" | md5sum | cut -d' ' -f1)
+expected_digest=$(names_digest "$names")
 
 # The sqlite3 side. Same per-connection pragmas as people (src/connection.rs:
 # busy_timeout, foreign_keys, synchronous=NORMAL) and the same WAL file mode
@@ -166,7 +165,7 @@ verify() {
     local db=$1 label=$2 count digest sql mode
     count=$(sqlite3 "$db" 'SELECT count(*) FROM person')
     [[ $count == "$n" ]] || die "$label: person has $count rows, expected $n"
-    digest=$(sqlite3 "$db" "SELECT id || '|' || name FROM person ORDER BY id" | md5sum | cut -d' ' -f1)
+    digest=$(sqlite3 "$db" "SELECT id || '|' || name FROM person ORDER BY id" | rows_digest)
     [[ $digest == "$expected_digest" ]] || die "$label: the (id, name) rows differ from names.txt line by line"
     sql=$(sqlite3 "$db" "SELECT sql FROM sqlite_master WHERE name = 'person'")
     [[ $sql == "$person_sql" ]] || die "$label: the person table is not the migration's"

@@ -41,13 +41,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=benches/import_inputs.sh
+source "$repo/benches/import_inputs.sh"
 command -v psql >/dev/null 2>&1 || die "psql not found (Debian: apt-get install postgresql-client)"
-shopt -s nullglob
-up_sql=("$repo"/migrations/postgres/*/up.sql)
-shopt -u nullglob
-[[ ${#up_sql[@]} -gt 0 ]] || die "no migrations/postgres/*/up.sql"
+migration_files postgres
 up_sql_args=()
-for f in "${up_sql[@]}"; do up_sql_args+=(-f "$f"); done
+for f in "${MIGRATION_FILES[@]}"; do up_sql_args+=(-f "$f"); done
 
 # --- URLs: scheme://[userinfo@]host[:port][/db][?query] --------------------------
 server=${PEOPLE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
@@ -96,9 +95,9 @@ cd "$work"
 
 names=$work/names.txt
 log "generating $n names in $names"
-awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "person-%07d\n", i }' > "$names"
+write_names "$n" "$names"
 # What a correct import holds: line i of names.txt has id i.
-expected_digest=$(awk '{ printf "%d|%s\n", NR, $0 }' "$names" | md5sum | cut -d' ' -f1)
+expected_digest=$(names_digest "$names")
 
 # The server's CPU time, when it runs on this machine and /proc shows it: the
 # postmaster's reaped children (a backend, once its client has gone) plus its
@@ -170,7 +169,7 @@ verify() {
     url=$(db_url "$1")
     count=$(psql "$url" -X -At -c 'SELECT count(*) FROM person')
     [[ $count == "$n" ]] || die "$2: person has $count rows, expected $n"
-    digest=$(psql "$url" -X -At -c "SELECT id || '|' || name FROM person ORDER BY id" | md5sum | cut -d' ' -f1)
+    digest=$(psql "$url" -X -At -c "SELECT id || '|' || name FROM person ORDER BY id" | rows_digest)
     [[ $digest == "$expected_digest" ]] || die "$2: the (id, name) rows differ from names.txt line by line"
     schema=$(psql "$url" -X -c '\d person')
     [[ -n $reference_schema ]] || reference_schema=$schema

@@ -32,16 +32,15 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=benches/import_inputs.sh
+source "$repo/benches/import_inputs.sh"
 command -v valgrind >/dev/null || die "valgrind is needed (Debian: apt-get install valgrind)"
 command -v psql >/dev/null || die "psql is needed (Debian: apt-get install postgresql-client)"
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -x $bindir/initdb && -x $bindir/postgres ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
-shopt -s nullglob
-up_sql=("$repo"/migrations/postgres/*/up.sql)
-shopt -u nullglob
-[[ ${#up_sql[@]} -gt 0 ]] || die "no migrations/postgres/*/up.sql"
+migration_files postgres
 up_sql_args=()
-for f in "${up_sql[@]}"; do up_sql_args+=(-f "$f"); done
+for f in "${MIGRATION_FILES[@]}"; do up_sql_args+=(-f "$f"); done
 
 log "cargo build --release -j2 --bin people"
 cargo build --release -j2 --bin people >&2
@@ -91,9 +90,9 @@ pg_isready -q -h 127.0.0.1 -p "$port" || die "the server did not accept connecti
 version=$(psql "$(url postgres)" -X -At -c 'SHOW server_version')
 
 names=$work/names.txt
-awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "person-%07d\n", i }' > "$names"
+write_names "$n" "$names"
 chmod 644 "$names"
-expected_digest=$(awk '{ printf "%d|%s\n", NR, $0 }' "$names" | md5sum | cut -d' ' -f1)
+expected_digest=$(names_digest "$names")
 
 # backend_instructions DB CMD...: runs CMD against the database DB and prints
 # the instructions of the backends that served it: every session the server
@@ -143,7 +142,7 @@ stage_instructions() {
 # verify DB LABEL: n rows, row id = i holds line i.
 verify() {
     local digest
-    digest=$(psql "$(url "$1")" -X -At -c "SELECT id || '|' || name FROM person ORDER BY id" | md5sum | cut -d' ' -f1)
+    digest=$(psql "$(url "$1")" -X -At -c "SELECT id || '|' || name FROM person ORDER BY id" | rows_digest)
     [[ $digest == "$expected_digest" ]] || die "$2: the (id, name) rows differ from names.txt line by line"
 }
 
