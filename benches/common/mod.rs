@@ -438,7 +438,8 @@ pub fn fastest_rival(
     (fastest, raced)
 }
 
-/// The per-phase medians as JSON, for `benches/chart.py`.
+/// The per-phase medians as JSON, for `benches/chart.py`, with each round's
+/// ratio so that the chart can show how far the rounds lie apart.
 pub fn write_json(
     path: &std::path::Path,
     bench: &str,
@@ -448,28 +449,36 @@ pub fn write_json(
     n: usize,
     raced: &[[Vec<Measured>; 2]],
 ) -> Res<()> {
-    let mut phases = Vec::new();
-    for (p, name) in Phase::ALL.iter().map(|p| p.name()).enumerate() {
-        let rate = |c: usize| median(raced.iter().map(|r| r[c][p].ops_per_sec()).collect());
-        let ratio = median(
-            raced
+    let phases: Vec<serde_json::Value> = Phase::ALL
+        .iter()
+        .enumerate()
+        .map(|(p, phase)| {
+            let rate = |c: usize| median(raced.iter().map(|r| r[c][p].ops_per_sec()).collect());
+            let round_ratios: Vec<f64> = raced
                 .iter()
                 .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
-                .collect(),
-        );
-        phases.push(format!(
-            "{{\"phase\":\"{name}\",\"people\":{:.1},\"rival\":{:.1},\"ratio\":{ratio:.4}}}",
-            rate(0),
-            rate(1)
-        ));
-    }
-    let json = format!(
-        "{{\"bench\":\"{bench}\",\"backend\":\"{backend}\",\"rival\":\"{rival}\",\"started\":\"{started}\",\"n\":{n},\"rounds\":{},\"phases\":[{}]}}\n",
-        raced.len(),
-        phases.join(",")
-    );
+                .collect();
+            serde_json::json!({
+                "phase": phase.name(),
+                "people": rate(0),
+                "rival": rate(1),
+                "ratio": median(round_ratios.clone()),
+                "round_ratios": round_ratios,
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "bench": bench,
+        "backend": backend,
+        "rival": rival,
+        "started": started,
+        "n": n,
+        "rounds": raced.len(),
+        "phases": phases,
+    });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err("creating the JSON's directory"))?;
     }
-    std::fs::write(path, json).map_err(err("writing the JSON results"))
+    let json = serde_json::to_string(&json).map_err(err("writing the JSON results"))?;
+    std::fs::write(path, json + "\n").map_err(err("writing the JSON results"))
 }
