@@ -79,7 +79,8 @@ def main(out, paths):
         ratio_ax.set_xlim(-0.5, len(phases) - 0.1)  # room for the last bar's label
         ratio_ax.set_xticks(list(x), phases, rotation=25, ha="right")
         ratio_ax.set_title(
-            f"median of {result['rounds']} round(s) (whisker: lowest to highest), {result['started']}"
+            f"median of {result['rounds']} round(s), whisker: lowest to highest\n{result['started']}",
+            fontsize=10,
         )
         ratio_ax.legend(loc="upper left", fontsize=8, ncols=3)
     fig.tight_layout()
