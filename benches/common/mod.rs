@@ -378,6 +378,14 @@ pub fn people_phase(
     Ok(sum)
 }
 
+/// People's rate over the rival's in phase `p`, one ratio per round.
+fn round_ratios(raced: &[[Vec<Measured>; 2]], p: usize) -> Vec<f64> {
+    raced
+        .iter()
+        .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
+        .collect()
+}
+
 /// The report's table: per phase, the median rate of each contestant and the
 /// median of the per-round ratios with their range. `results[round]` holds people's phases
 /// first, then the rival's.
@@ -388,10 +396,7 @@ pub fn ratio_table(rival: &str, results: &[[Vec<Measured>; 2]]) -> String {
     table.push_str("|---|--:|--:|--:|--:|--:|\n");
     for (p, name) in Phase::ALL.iter().map(|p| p.name()).enumerate() {
         let rate = |c: usize| median(results.iter().map(|r| r[c][p].ops_per_sec()).collect());
-        let ratios: Vec<f64> = results
-            .iter()
-            .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
-            .collect();
+        let ratios = round_ratios(results, p);
         let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         table.push_str(&format!(
@@ -454,10 +459,7 @@ pub fn write_json(
         .enumerate()
         .map(|(p, phase)| {
             let rate = |c: usize| median(raced.iter().map(|r| r[c][p].ops_per_sec()).collect());
-            let round_ratios: Vec<f64> = raced
-                .iter()
-                .map(|r| r[0][p].ops_per_sec() / r[1][p].ops_per_sec())
-                .collect();
+            let round_ratios = round_ratios(raced, p);
             serde_json::json!({
                 "phase": phase.name(),
                 "people": rate(0),
