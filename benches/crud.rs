@@ -516,6 +516,28 @@ fn people_sqlite_version(path: &Path) -> Res<String> {
     .map_err(err("sqlite_version() via people"))
 }
 
+/// How the bundled SQLite holds its page caches, from its compile options.
+/// With `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default) every
+/// connection of the process draws on one page budget with one LRU list, and
+/// a connection whose pages a later one took cannot grow its cache back
+/// (BENCHMARKS.md §1): that would couple the contestants, so the repository
+/// builds SQLite without it (`.cargo/config.toml`) and the report says which.
+fn page_caches() -> Res<&'static str> {
+    let conn = rusqlite::Connection::open_in_memory().map_err(err("compile_options"))?;
+    let mut stmt = conn
+        .prepare("PRAGMA compile_options")
+        .map_err(err("compile_options"))?;
+    let options: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(Iterator::collect)
+        .map_err(err("compile_options"))?;
+    Ok(if options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT") {
+        "one page cache shared by all connections (SQLITE_ENABLE_MEMORY_MANAGEMENT)"
+    } else {
+        "one page cache per connection"
+    })
+}
+
 /// The schema objects of a database file, minus SQLite's and Diesel's own
 /// bookkeeping tables.
 fn schema_of(path: &Path) -> Res<Vec<(String, String, Option<String>)>> {
@@ -671,6 +693,7 @@ fn run() -> Res<()> {
     .map_err(err("creating a temporary directory"))?;
 
     let sqlite_version = check_same_setup(scratch.path())?;
+    let page_caches = page_caches()?;
 
     // results[round][contestant index in Contestant::ALL][phase]
     let mut results: Vec<Vec<Vec<Measured>>> = Vec::with_capacity(config.rounds);
@@ -751,7 +774,7 @@ fn run() -> Res<()> {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "SQLite {sqlite_version} (bundled, libsqlite3-sys), {started}, N = {}, {} round(s), median over rounds\n",
+        "SQLite {sqlite_version} (bundled, libsqlite3-sys; {page_caches}), {started}, N = {}, {} round(s), median over rounds\n",
         thousands(config.n as f64),
         config.rounds
     );
