@@ -2,6 +2,7 @@
 # Every benchmark BENCHMARKS.md reports, in one run, and its chart:
 #
 #   1. cargo bench --bench crud           people vs rusqlite (and the statement log's price)
+#      benches/page_cache.sh              SQLite's page caches, shared or one per connection
 #      benches/callgrind.sh               the same phases in instructions per operation
 #   2. cargo bench --bench crud_postgres  people vs the postgres crate
 #      benches/callgrind.sh --postgres    the client's instructions per operation
@@ -35,6 +36,8 @@ log() { printf '\n[report %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 log "crud (SQLite)"
 cargo bench -j2 --bench crud -- "${quick[@]}" --json "$out/crud.json" | tee "$out/crud.md"
+log "page_cache (shared or one per connection)"
+bash benches/page_cache.sh "${quick[@]}" | tee "$out/page_cache.md"
 log "callgrind (instructions per operation)"
 bash benches/callgrind.sh | tee "$out/callgrind.md"
 log "e2e (SQLite import vs the sqlite3 shell; memory)"
