@@ -11,6 +11,7 @@ use people::{Error, Pool};
 crate::support::tests! {
     plain {
         a_pool_over_an_in_memory_database_shares_one_database,
+        this_build_gives_each_sqlite_connection_its_own_page_cache,
     }
     per_backend {
         eight_threads_racing_for_one_name_one_wins_the_rest_get_name_taken,
@@ -140,6 +141,36 @@ fn an_exhausted_pool_says_so(db: &TestDb) {
         "{message}"
     );
     assert!(!message.contains('\n'));
+}
+
+/// libsqlite3-sys builds SQLite with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, under
+/// which the connections of a process share one page budget and a pooled
+/// connection can be left without a cache for good (BENCHMARKS.md §1). This
+/// repository's builds undo it (`.cargo/config.toml`); this fails if that
+/// stops taking effect.
+fn this_build_gives_each_sqlite_connection_its_own_page_cache() {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+    let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+    let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+        .load::<CompileOption>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.compile_options)
+        .collect();
+    // The list is the bundled build's: libsqlite3-sys's own flags are in it.
+    assert!(
+        options.iter().any(|o| o == "ENABLE_API_ARMOR"),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "SQLite was built with one page budget for all connections: {options:?}"
+    );
 }
 
 fn a_pool_over_an_in_memory_database_shares_one_database() {
