@@ -319,7 +319,7 @@ people validates every name as it reads it (1 to 80 characters, no control chara
 no leading or trailing whitespace); sqlite3 does not (the table's CHECK only bounds the length).
 
 The sqlite3 side (\`sqlite3 -batch fresh2.db < sqlite3-import.sql\`; the DDL is copied from
-$(printf '`%s` ' "${up_sql[@]}")at run time):
+$(printf '`%s` ' "${MIGRATION_FILES[@]#"$repo/"}")at run time):
 
 \`\`\`sql
 $(sed "s|$work/||" "$sqlite_script")
