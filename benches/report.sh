@@ -15,7 +15,7 @@
 #   7. benches/chart.py                   benches/chart.png from 1 and 2's JSON
 #
 # Usage (from the repo root):
-#   bash benches/report.sh            # the sizes BENCHMARKS.md uses (about 20 minutes here, 25 with the first build)
+#   bash benches/report.sh            # the sizes BENCHMARKS.md uses (11 to 25 minutes here, as the shared VM allows)
 #   bash benches/report.sh --quick    # smoke sizes
 #
 # Outputs go to target/bench-report/ (one .md per benchmark, the JSON) and the
