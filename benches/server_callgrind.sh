@@ -2,6 +2,9 @@
 # The PostgreSQL server's instructions for a bulk import, counted by callgrind:
 # `people import names.txt` against `psql \copy person(name) FROM 'names.txt'`,
 # each into a fresh database of a private server that runs under callgrind.
+# Each tool runs under callgrind too, so the table also shows what the client
+# itself does (people checks every name and encodes binary rows; psql sends
+# the file's bytes on).
 #
 # The wall-clock race of the same two imports (benches/e2e_postgres.sh) is
 # decided by the server, whose speed on this shared VM moves by up to 30%
@@ -94,15 +97,20 @@ write_names "$n" "$names"
 chmod 644 "$names"
 expected_digest=$(names_digest "$names")
 
-# backend_instructions DB CMD...: runs CMD against the database DB and prints
-# the instructions of the backends that served it: every session the server
-# log shows it authorized for DB meanwhile (log_connections), each counted in
-# the callgrind output its process writes when it exits.
+# backend_instructions DB CMD...: runs CMD under callgrind against the
+# database DB and prints the instructions of the backends that served it
+# (every session the server log shows it authorized for DB meanwhile:
+# log_connections), each counted in the callgrind output its process writes
+# when it exits; then how many sessions; then CMD's own instructions.
 backend_instructions() {
-    local db=$1 from pids pid total=0 i
+    local db=$1 from pids pid total=0 i client
     shift
     from=$(($(wc -l < "$work/server.log") + 1))
-    "$@" > "$work/client.out" 2>&1 || { cat "$work/client.out" >&2; die "$1 failed"; }
+    valgrind --tool=callgrind --callgrind-out-file="$work/client.$db.callgrind" "$@" \
+        > "$work/client.out" 2> "$work/client.err" \
+        || { cat "$work/client.out" "$work/client.err" >&2; die "$1 failed"; }
+    client=$(grep '^totals:' "$work/client.$db.callgrind" | grep -o '[0-9]*$') \
+        || die "callgrind wrote no totals for $1"
     pids=$(tail -n "+$from" "$work/server.log" \
         | sed -n "s/^\([0-9]*\) LOG:  connection authorized: user=postgres database=$db\b.*/\1/p")
     [[ -n $pids ]] || die "the server log shows no session of $1"
@@ -115,7 +123,7 @@ backend_instructions() {
         total=$((total + $(grep '^totals:' "$work/callgrind.$pid" | grep -o '[0-9]*$')))
         echo "$pid" >> "$work/$db.pids"
     done
-    echo "$total $(echo "$pids" | wc -w)"
+    echo "$total $(echo "$pids" | wc -w) $client"
 }
 # Where a backend's instructions go: PostgreSQL's functions that an import
 # spends them in, inclusive of what they call (so they nest: nextval_internal
@@ -151,7 +159,7 @@ psql "$(url postgres)" -X -q -c 'CREATE DATABASE import_people'
 "$people" --database-url "$(url import_people)" migrate > /dev/null
 psql "$(url postgres)" -X -q -c CHECKPOINT
 counted=$(backend_instructions import_people "$people" --database-url "$(url import_people)" import "$names")
-read -r people_instructions people_sessions <<< "$counted"
+read -r people_instructions people_sessions people_client <<< "$counted"
 [[ $(cat "$work/client.out") == "imported $n, skipped 0" ]] || die "people import printed: $(cat "$work/client.out")"
 verify import_people people
 
@@ -159,19 +167,21 @@ log "psql \\copy of $n names"
 psql "$(url postgres)" -X -q -c 'CREATE DATABASE import_psql'
 psql "$(url import_psql)" -X -v ON_ERROR_STOP=1 -q -1 "${up_sql_args[@]}" > /dev/null
 psql "$(url postgres)" -X -q -c CHECKPOINT
-counted=$(backend_instructions import_psql psql "$(url import_psql)" -X -v ON_ERROR_STOP=1 -c "\\copy person(name) FROM '$names'")
-read -r psql_instructions psql_sessions <<< "$counted"
+# PostgreSQL's own psql, not Debian's wrapper script that execs it: callgrind
+# would count the wrapper.
+counted=$(backend_instructions import_psql "$bindir/psql" "$(url import_psql)" -X -v ON_ERROR_STOP=1 -c "\\copy person(name) FROM '$names'")
+read -r psql_instructions psql_sessions psql_client <<< "$counted"
 [[ $(cat "$work/client.out") == "COPY $n" ]] || die "psql \\copy printed: $(cat "$work/client.out")"
 verify import_psql psql
 
 echo "PostgreSQL $version under callgrind, $(date -u '+%Y-%m-%d %H:%M UTC'), $n names; the instructions of the backend that served the import (its whole session)"
 echo
-echo "| tool | sessions | server instructions | per name | people/psql |"
-echo "|---|--:|--:|--:|--:|"
+echo "| tool | sessions | server instructions | per name | people/psql | the tool's own instructions | per name |"
+echo "|---|--:|--:|--:|--:|--:|--:|"
 awk -v n="$n" -v p="$people_instructions" -v q="$psql_instructions" \
-    -v ps="$people_sessions" -v qs="$psql_sessions" 'BEGIN {
-    printf "| `people import names.txt` | %d | %d | %d | %.3fx |\n", ps, p, p / n, p / q
-    printf "| `psql -c \"\\copy person(name) FROM '"'"'names.txt'"'"'\"` | %d | %d | %d | 1.000x |\n", qs, q, q / n
+    -v ps="$people_sessions" -v qs="$psql_sessions" -v pc="$people_client" -v qc="$psql_client" 'BEGIN {
+    printf "| `people import names.txt` | %d | %d | %d | %.3fx | %d | %d |\n", ps, p, p / n, p / q, pc, pc / n
+    printf "| `psql -c \"\\copy person(name) FROM '"'"'names.txt'"'"'\"` | %d | %d | %d | 1.000x | %d | %d |\n", qs, q, q / n, qc, qc / n
 }'
 echo
 echo "Where the server's instructions go, per name (inclusive: a function counts what it calls, so the rows nest):"
