@@ -61,6 +61,7 @@ crate::support::tests! {
     plain {
         valid_names_round_trip_through_create_get_export_and_import,
         invalid_names_are_refused_and_nothing_is_written,
+        sqlite_timestamps_are_read_as_diesel_reads_them,
     }
 }
 
@@ -107,5 +108,89 @@ fn invalid_names_are_refused_and_nothing_is_written() {
         );
         prop_assert!(batch);
         prop_assert_eq!(people::count(&mut conn).unwrap(), 1);
+    });
+}
+
+/// Text that looks like a timestamp, or almost: digits in and out of range,
+/// fractions of 0 to 11 digits, and one character changed, dropped or added
+/// where the form is strict.
+fn timestamp_like_text() -> impl Strategy<Value = String> {
+    let two = || 0_u32..100;
+    let stamp = (
+        0_u32..10_000,
+        two(),
+        two(),
+        two(),
+        two(),
+        two(),
+        prop::option::of("[0-9]{0,11}"),
+    )
+        .prop_map(|(y, mo, d, h, mi, s, fraction)| {
+            let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{fraction}")
+        });
+    let awkward = prop::sample::select(
+        &[
+            '-', ' ', ':', '.', 'T', 'Z', '+', '0', '9', 'a', '\u{e9}', '\u{660}',
+        ][..],
+    );
+    prop_oneof![
+        2 => stamp.clone(),
+        1 => (stamp.clone(), any::<prop::sample::Index>(), awkward.clone()).prop_map(|(s, at, c)| {
+            let mut chars: Vec<char> = s.chars().collect();
+            let at = at.index(chars.len());
+            chars[at] = c;
+            chars.into_iter().collect()
+        }),
+        1 => (stamp.clone(), any::<prop::sample::Index>()).prop_map(|(s, at)| {
+            let mut chars: Vec<char> = s.chars().collect();
+            chars.remove(at.index(chars.len()));
+            chars.into_iter().collect()
+        }),
+        1 => (stamp, any::<prop::sample::Index>(), awkward).prop_map(|(s, at, c)| {
+            let mut chars: Vec<char> = s.chars().collect();
+            let at = at.index(chars.len() + 1);
+            chars.insert(at, c);
+            chars.into_iter().collect()
+        }),
+    ]
+}
+
+/// `Person`'s timestamps are read on SQLite by people's own one-pass parser
+/// where the text has the form Diesel writes; whatever the text, the result
+/// (time or error) is the one Diesel's own `NaiveDateTime` parser gives.
+fn sqlite_timestamps_are_read_as_diesel_reads_them() {
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::{Text, Timestamp};
+    use people::models::UtcTimestamp;
+    // A RefCell: proptest's body is a `Fn`.
+    let conn = std::cell::RefCell::new(diesel::SqliteConnection::establish(":memory:").unwrap());
+    let read = |text: &str| {
+        let conn = &mut *conn.borrow_mut();
+        let value = || {
+            sql::<Timestamp>("CAST(")
+                .bind::<Text, _>(text.to_owned())
+                .sql(" AS TEXT)")
+        };
+        let ours = diesel::select(value()).get_result::<UtcTimestamp>(conn);
+        let diesels = diesel::select(value()).get_result::<chrono::NaiveDateTime>(conn);
+        (
+            ours.ok().map(chrono::DateTime::<chrono::Utc>::from),
+            diesels.ok().map(|t| t.and_utc()),
+        )
+    };
+    for text in [
+        "2026-11-27 09:30:00",
+        "2026-11-27 09:30:00.5",
+        "2026-11-27 09:30:00.123456789",
+    ] {
+        let (ours, diesels) = read(text);
+        assert!(ours.is_some(), "{text:?} was not read");
+        assert_eq!(ours, diesels, "{text:?}");
+    }
+    proptest!(ProptestConfig { cases: 2000, ..config() }, |(text in timestamp_like_text())| {
+        let (ours, diesels) = read(&text);
+        prop_assert_eq!(ours, diesels, "{:?}", text);
     });
 }
