@@ -23,6 +23,9 @@ use std::path::Path;
 
 use chrono::{NaiveDateTime, SubsecRound};
 use people::{OnConflict, Person};
+#[path = "common/sqlite_time.rs"]
+mod sqlite_time;
+use sqlite_time::SqliteTime;
 
 const ROWS: i32 = 10_000;
 const OPS: i32 = 10_000;
@@ -35,8 +38,8 @@ fn person(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
     Ok(Person {
         id: r.get(0)?,
         name: r.get(1)?,
-        created_at: r.get::<_, NaiveDateTime>(2)?.and_utc(),
-        updated_at: r.get::<_, NaiveDateTime>(3)?.and_utc(),
+        created_at: r.get::<_, SqliteTime>(2)?.0,
+        updated_at: r.get::<_, SqliteTime>(3)?.0,
     })
 }
 
@@ -183,14 +186,14 @@ fn rusqlite_rename(conn: &mut rusqlite::Connection) {
                 "UPDATE person SET name = ?1, updated_at = ?2 WHERE id = ?3 RETURNING created_at",
             )
             .expect("prepare");
-        let created: Vec<NaiveDateTime> = s
+        let created: Vec<SqliteTime> = s
             .query_map((&new, at, id), |r| r.get(0))
             .and_then(Iterator::collect)
             .expect("rename");
         black_box(Person {
             id,
             name: new,
-            created_at: created[0].and_utc(),
+            created_at: created[0].0,
             updated_at: at.and_utc(),
         });
     }
