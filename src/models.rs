@@ -137,7 +137,8 @@ impl FromSql<Timestamp, <DbConnection as Connection>::Backend> for UtcTimestamp 
     fn from_sql(
         bytes: <<DbConnection as Connection>::Backend as Backend>::RawValue<'_>,
     ) -> deserialize::Result<Self> {
-        bytes.from_sql::<Self, Timestamp>()
+        // The SQL type is inferred (`Timestamp`, the one this type reads).
+        bytes.from_sql()
     }
 }
 
