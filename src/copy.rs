@@ -2,6 +2,8 @@
 //! PostgreSQL, back, or to the same backend — keeping ids, names and both
 //! timestamps exactly, and the id sequence ahead of every id copied.
 
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
 use chrono::NaiveDateTime;
 #[cfg(feature = "postgres")]
 use diesel::connection::SimpleConnection;
@@ -54,6 +56,9 @@ impl<'a> From<&'a Person> for CopiedPerson<'a> {
 /// id `from` ever handed out. `progress` is called with the running count
 /// after each batch.
 ///
+/// `from` is read on a thread of its own, one batch ahead of the writes, so
+/// that reading one database and writing the other overlap (as they do in
+/// `people export | people import`); at most three batches are in memory.
 /// PostgreSQL targets are written with `COPY … FROM STDIN (FORMAT binary)`.
 ///
 /// # Errors
@@ -75,42 +80,95 @@ impl<'a> From<&'a Person> for CopiedPerson<'a> {
 pub fn copy(
     from: &mut DbConnection,
     to: &mut DbConnection,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<Copied> {
     let already = crate::count(to)?;
     if already > 0 {
         return Err(Error::TargetNotEmpty { people: already });
     }
-    from.transaction(|from| {
+    std::thread::scope(|scope| {
+        // One batch waits in the channel while the next is read and the one
+        // before is written.
+        let (sender, batches) = mpsc::sync_channel(1);
+        let reader = scope.spawn(move || read_all(from, &sender));
+        // The receiver is dropped when the writes end, early or not: a
+        // reader still sending then stops and ends its read transaction.
+        let written = transaction(to, move |to| write_all(to, batches, progress));
+        match reader.join() {
+            Ok(()) => written,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// What the reader sends the writer.
+enum Read {
+    Batch(Vec<Person>),
+    /// Every person was sent; the highest id `from` ever handed out.
+    End {
+        ever: Option<i64>,
+    },
+    Failed(Error),
+}
+
+/// Reads every person of `from`, in id order and one snapshot, into `out`;
+/// stops early if the writer has gone.
+fn read_all(from: &mut DbConnection, out: &SyncSender<Read>) {
+    let read = from.transaction(|from| {
         #[cfg(feature = "postgres")]
         if let DbConnection::Postgres(c) = from {
             // One snapshot for every batch, as SQLite's read transaction gives.
             c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         }
-        transaction(to, |to| {
-            let mut copied = 0u64;
-            let mut highest = None;
-            let mut after = None;
-            loop {
-                let batch = crate::list(from, after, BATCH)?;
+        let mut after = None;
+        loop {
+            let batch = crate::list(from, after, BATCH)?;
+            let last = batch.len() < BATCH as usize;
+            after = batch.last().map(|person| person.id).or(after);
+            if out.send(Read::Batch(batch)).is_err() {
+                return Ok(());
+            }
+            if last {
+                break;
+            }
+        }
+        let ever = sequence_value(from)?.max(after.map(i64::from));
+        // Ignored if the writer has gone: it has its own error to report.
+        let _ = out.send(Read::End { ever });
+        Ok::<_, Error>(())
+    });
+    if let Err(error) = read {
+        let _ = out.send(Read::Failed(error));
+    }
+}
+
+/// Writes what the reader sends into `to` (inside the caller's transaction)
+/// and moves `to`'s id sequence past the highest id `from` handed out.
+fn write_all(
+    to: &mut DbConnection,
+    batches: Receiver<Read>,
+    mut progress: impl FnMut(u64),
+) -> Result<Copied> {
+    let mut copied = 0u64;
+    for read in batches {
+        match read {
+            Read::Batch(batch) => {
                 write_batch(to, &batch)?;
                 copied += batch.len() as u64;
                 progress(copied);
-                if let Some(last) = batch.last() {
-                    highest = Some(last.id);
-                    after = Some(last.id);
-                }
-                if (batch.len() as i64) < BATCH {
-                    break;
-                }
             }
-            let ever = sequence_value(from)?.max(highest.map(i64::from));
-            if let Some(ever) = ever {
-                set_sequence(to, ever)?;
+            Read::End { ever } => {
+                if let Some(ever) = ever {
+                    set_sequence(to, ever)?;
+                }
+                return Ok(Copied { people: copied });
             }
-            Ok(Copied { people: copied })
-        })
-    })
+            Read::Failed(error) => return Err(error),
+        }
+    }
+    // The reader ends with `End` or `Failed` unless it panicked, which
+    // `copy` re-raises after this transaction has rolled back.
+    Err(diesel::result::Error::RollbackTransaction.into())
 }
 
 fn write_batch(to: &mut DbConnection, batch: &[Person]) -> Result<()> {

@@ -1,7 +1,11 @@
 //! `people copy FROM TO`: every person moves with its id, name and both
 //! timestamps, SQLite → PostgreSQL → SQLite and on one backend; the target's
 //! sequence starts above every id the source ever handed out; a target that
-//! holds anyone is refused with nothing written.
+//! holds anyone is refused with nothing written; a copy that fails part way,
+//! reading or writing, leaves the target as it was.
+
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
 
 use crate::support::*;
 
@@ -12,6 +16,8 @@ crate::support::tests! {
     }
     per_backend {
         copy_refuses_a_target_that_holds_people_and_writes_nothing => [BINARY],
+        copy_that_fails_writing_part_way_leaves_the_target_as_it_was => [BINARY],
+        copy_that_fails_reading_part_way_leaves_the_target_as_it_was => [BINARY],
     }
 }
 
@@ -93,4 +99,81 @@ fn copy_refuses_a_target_that_holds_people_and_writes_nothing(db: &TestDb) {
         "error: the target database already holds 1 person; copy needs an empty one"
     );
     assert_eq!(target.ok(["list"]), "1\tAlready here\n");
+}
+
+/// More people than `copy` moves in one batch (5,000): the reader is still
+/// sending when the failures below happen.
+const MANY: usize = 12_000;
+
+/// A SQLite source of [`MANY`] people.
+fn many_people() -> TestDb {
+    let source = sqlite_db();
+    let mut conn = people::open(source.url()).unwrap();
+    let names = (1..=MANY).map(|i| format!("person-{i}"));
+    people::create_many(&mut conn, names, people::OnConflict::Fail).unwrap();
+    source
+}
+
+/// What must not change: the SQLite file's bytes, or every PostgreSQL row
+/// and the id sequence.
+fn snapshot(db: &TestDb) -> Vec<u8> {
+    match db.backend() {
+        people::Backend::Sqlite => std::fs::read(db.url()).unwrap(),
+        _ => {
+            let run = Runner::new(db.url());
+            let mut rows = run.ok(["export", "--format", "json"]).into_bytes();
+            let mut conn = people::open(db.url()).unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Sequence {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                last_value: i64,
+            }
+            let sequence: Sequence = diesel::sql_query("SELECT last_value FROM person_id_seq")
+                .get_result(&mut conn)
+                .unwrap();
+            rows.extend(sequence.last_value.to_string().into_bytes());
+            rows
+        }
+    }
+}
+
+fn copy_that_fails_writing_part_way_leaves_the_target_as_it_was(db: &TestDb) {
+    let source_db = many_people();
+    let source = Runner::new(source_db.url());
+    // The target refuses id 7,000, in the second batch.
+    let refuse = match db.backend() {
+        people::Backend::Sqlite => {
+            "CREATE TRIGGER refuse BEFORE INSERT ON person WHEN NEW.id = 7000 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        }
+        _ => {
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF NEW.id = 7000 THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+               RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON person FOR EACH ROW EXECUTE FUNCTION refuse();"
+        }
+    };
+    people::open(db.url())
+        .unwrap()
+        .batch_execute(refuse)
+        .unwrap();
+    let before = snapshot(db);
+    let target = Runner::new(db.url());
+    let line = one_line_error(&copy(&source, &target));
+    assert!(line.contains("refused by the test"), "{line}");
+    assert_eq!(snapshot(db), before, "the target changed");
+}
+
+fn copy_that_fails_reading_part_way_leaves_the_target_as_it_was(db: &TestDb) {
+    let source_db = many_people();
+    // Row 7,000 of the source holds a time no reader can parse.
+    people::open(source_db.url())
+        .unwrap()
+        .batch_execute("UPDATE person SET created_at = 'not a time' WHERE id = 7000")
+        .unwrap();
+    let before = snapshot(db);
+    let (source, target) = (Runner::new(source_db.url()), Runner::new(db.url()));
+    let line = one_line_error(&copy(&source, &target));
+    assert!(line.contains("not a time"), "{line}");
+    assert_eq!(snapshot(db), before, "the target changed");
 }
