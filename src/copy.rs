@@ -13,6 +13,8 @@ use crate::catalog::sqlite_sequence;
 use crate::connection::{DbConnection, transaction};
 use crate::error::{Error, Result};
 use crate::models::Person;
+#[cfg(feature = "postgres")]
+use crate::pg_copy::BinaryCopy;
 use crate::schema::person;
 
 /// What [`copy`] did.
@@ -28,7 +30,7 @@ pub struct Copied {
 /// to keep memory flat whatever the size.
 const BATCH: i64 = 5_000;
 
-/// A person as copied: every column, the id included.
+/// A person as copied into SQLite: every column, the id included.
 #[derive(Insertable)]
 #[diesel(table_name = person)]
 #[diesel(treat_none_as_default_value = false)]
@@ -59,7 +61,8 @@ impl<'a> From<&'a Person> for CopiedPerson<'a> {
 /// `from` is read on a thread of its own, one batch ahead of the writes, so
 /// that reading one database and writing the other overlap (as they do in
 /// `people export | people import`); at most three batches are in memory.
-/// PostgreSQL targets are written with `COPY … FROM STDIN (FORMAT binary)`.
+/// PostgreSQL targets are written with `COPY … FROM STDIN (FORMAT binary)`,
+/// buffered into messages of 64 KiB.
 ///
 /// # Errors
 /// [`Error::TargetNotEmpty`] if `to` holds anyone (nothing is written);
@@ -175,17 +178,34 @@ fn write_batch(to: &mut DbConnection, batch: &[Person]) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let rows: Vec<CopiedPerson<'_>> = batch.iter().map(CopiedPerson::from).collect();
     match to {
         DbConnection::Sqlite(c) => {
+            let rows: Vec<CopiedPerson<'_>> = batch.iter().map(CopiedPerson::from).collect();
             diesel::insert_into(person::table)
                 .values(&rows)
                 .execute(c)?;
         }
         #[cfg(feature = "postgres")]
         DbConnection::Postgres(c) => {
+            let columns = (
+                person::id,
+                person::name,
+                person::created_at,
+                person::updated_at,
+            );
             diesel::copy_from(person::table)
-                .from_insertable(&rows)
+                .from_raw_data(columns, |sink| {
+                    let mut out = BinaryCopy::new(sink)?;
+                    for person in batch {
+                        out.row(4)?;
+                        out.integer(person.id)?;
+                        out.text(&person.name)?;
+                        out.timestamp(person.created_at.naive_utc())?;
+                        out.timestamp(person.updated_at.naive_utc())?;
+                    }
+                    out.finish()
+                })
+                .with_format(diesel::pg::CopyFormat::Binary)
                 .execute(c)?;
         }
     }

@@ -8,6 +8,8 @@ use crate::connection::{self, DbConnection, MultiBackend, statement, transaction
 use crate::error::{Error, Result};
 use crate::models::{NewPerson, Person, UtcTimestamp, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
+#[cfg(feature = "postgres")]
+use crate::pg_copy::{self, BinaryCopy};
 use crate::schema::person;
 use crate::statements::{
     CREATE_MANY_ROWS, Create, CreateMany, LimitPlus, PageAt, PersonWhere, Rename,
@@ -244,12 +246,9 @@ where
 }
 
 /// Writes up to [`POSTGRES_BATCH`] checked names from `names` in PostgreSQL's
-/// binary COPY format, keeping them in `batch`; a name that fails its check
-/// goes to `bad_name` and ends the COPY.
-///
-/// Buffered: Diesel's own `from_insertable` hands libpq one `PQputCopyData`
-/// per row, and a protocol message per row costs the server more than the
-/// row. Here the messages are 64 KiB.
+/// binary COPY format (buffered: [`pg_copy`](crate::pg_copy)), keeping them
+/// in `batch`; a name that fails its check goes to `bad_name` and ends the
+/// COPY.
 #[cfg(feature = "postgres")]
 fn copy_names<It>(
     sink: &mut dyn std::io::Write,
@@ -262,35 +261,22 @@ where
     It::Item: TryInto<PersonName>,
     Error: From<<It::Item as TryInto<PersonName>>::Error>,
 {
-    use std::io::Write;
-    let failed =
-        |e: Box<dyn std::error::Error + Send + Sync>| diesel::result::Error::SerializationError(e);
-    let io = |e: std::io::Error| failed(Box::new(e));
     let mut batch = batch.borrow_mut();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, sink);
-    // Signature, flags (no OIDs), header extension length.
-    out.write_all(b"PGCOPY\n\xff\r\n\0").map_err(io)?;
-    out.write_all(&0_i32.to_be_bytes()).map_err(io)?;
-    out.write_all(&0_i32.to_be_bytes()).map_err(io)?;
+    let mut out = BinaryCopy::new(sink)?;
     while batch.len() < POSTGRES_BATCH {
         let Some(item) = names.next() else { break };
         let name: PersonName = match item.try_into() {
             Ok(name) => name,
             Err(e) => {
                 *bad_name.borrow_mut() = Some(Error::from(e));
-                return Err(failed("a name failed its check".into()));
+                return Err(pg_copy::failed("a name failed its check"));
             }
         };
-        let bytes = name.as_str().as_bytes();
-        // At most 80 characters: the length fits an i32.
-        let len = i32::try_from(bytes.len()).map_err(|e| failed(Box::new(e)))?;
-        out.write_all(&1_i16.to_be_bytes()).map_err(io)?;
-        out.write_all(&len.to_be_bytes()).map_err(io)?;
-        out.write_all(bytes).map_err(io)?;
+        out.row(1)?;
+        out.text(name.as_str())?;
         batch.push(name);
     }
-    out.write_all(&(-1_i16).to_be_bytes()).map_err(io)?;
-    out.flush().map_err(io)
+    out.finish()
 }
 
 /// A backend-specific path called with the other backend: a bug, reported
