@@ -102,7 +102,7 @@ fn rusqlite_bulk_insert(conn: &mut rusqlite::Connection) {
     // Form C: multi-row INSERTs of 1,000 rows in one transaction, prepared
     // once, the time bound once per INSERT (parameter 2).
     let tx = conn.transaction().expect("begin");
-    let at = now();
+    let at = SqliteTime(now().and_utc());
     let names: Vec<String> = (ROWS + 1..=ROWS + OPS).map(name).collect();
     let mut values = vec!["(?, ?2, ?2)"; 1_000];
     values[0] = "(?, ?, ?2)";
@@ -164,15 +164,15 @@ fn rusqlite_page(conn: &mut rusqlite::Connection) {
 #[inline(never)]
 fn rusqlite_insert_single(conn: &mut rusqlite::Connection) {
     for i in 0..OPS {
-        let (at, new) = (now(), format!("new-{i}"));
+        let (at, new) = (SqliteTime(now().and_utc()), format!("new-{i}"));
         conn.prepare_cached(INSERT)
             .and_then(|mut s| s.execute((&new, at)))
             .expect("insert");
         black_box(Person {
             id: conn.last_insert_rowid() as i32,
             name: new,
-            created_at: at.and_utc(),
-            updated_at: at.and_utc(),
+            created_at: at.0,
+            updated_at: at.0,
         });
     }
 }
@@ -180,7 +180,11 @@ fn rusqlite_insert_single(conn: &mut rusqlite::Connection) {
 #[inline(never)]
 fn rusqlite_rename(conn: &mut rusqlite::Connection) {
     for i in 0..OPS {
-        let (id, at, new) = (i % ROWS + 1, now(), format!("renamed-{i}"));
+        let (id, at, new) = (
+            i % ROWS + 1,
+            SqliteTime(now().and_utc()),
+            format!("renamed-{i}"),
+        );
         let mut s = conn
             .prepare_cached(
                 "UPDATE person SET name = ?1, updated_at = ?2 WHERE id = ?3 RETURNING created_at",
@@ -194,7 +198,7 @@ fn rusqlite_rename(conn: &mut rusqlite::Connection) {
             id,
             name: new,
             created_at: created[0].0,
-            updated_at: at.and_utc(),
+            updated_at: at.0,
         });
     }
 }

@@ -232,9 +232,9 @@ fn migration_ddl() -> Res<Vec<String>> {
 }
 
 /// What people stores as a timestamp: UTC, whole microseconds.
-fn now() -> chrono::NaiveDateTime {
+fn now() -> SqliteTime {
     use chrono::SubsecRound;
-    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+    SqliteTime(chrono::Utc::now().trunc_subsecs(6))
 }
 
 /// The whole row, timestamps parsed, as people returns it.
@@ -337,8 +337,8 @@ fn rusqlite_phase(
                         Person {
                             id: conn.last_insert_rowid() as i32,
                             name: name.clone(),
-                            created_at: at.and_utc(),
-                            updated_at: at.and_utc(),
+                            created_at: at.0,
+                            updated_at: at.0,
                         }
                     }
                     Form::B => all_rows(conn, &returning, (name, at))?
@@ -369,7 +369,7 @@ fn rusqlite_phase(
                         id,
                         name: name.clone(),
                         created_at,
-                        updated_at: at.and_utc(),
+                        updated_at: at.0,
                     }
                 }
                 Form::B => all_rows(

@@ -4,7 +4,6 @@
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-use chrono::NaiveDateTime;
 #[cfg(feature = "postgres")]
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -12,7 +11,7 @@ use diesel::prelude::*;
 use crate::catalog::sqlite_sequence;
 use crate::connection::{DbConnection, transaction};
 use crate::error::{Error, Result};
-use crate::models::Person;
+use crate::models::{Person, UtcTimestamp};
 #[cfg(feature = "postgres")]
 use crate::pg_copy::BinaryCopy;
 use crate::schema::person;
@@ -37,8 +36,8 @@ const BATCH: i64 = 5_000;
 struct CopiedPerson<'a> {
     id: i32,
     name: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: UtcTimestamp,
+    updated_at: UtcTimestamp,
 }
 
 impl<'a> From<&'a Person> for CopiedPerson<'a> {
@@ -46,8 +45,8 @@ impl<'a> From<&'a Person> for CopiedPerson<'a> {
         CopiedPerson {
             id: person.id,
             name: &person.name,
-            created_at: person.created_at.naive_utc(),
-            updated_at: person.updated_at.naive_utc(),
+            created_at: person.created_at.into(),
+            updated_at: person.updated_at.into(),
         }
     }
 }

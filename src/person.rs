@@ -67,7 +67,7 @@ where
     let at = now();
     let insert = Create {
         name: name.as_str(),
-        at: at.naive_utc(),
+        at: at.into(),
     };
     // One autocommit statement: it takes SQLite's write lock when it starts,
     // so the busy timeout applies without a BEGIN IMMEDIATE. Only the id is
@@ -298,7 +298,7 @@ fn write_rows(
 ) -> QueryResult<usize> {
     match conn {
         DbConnection::Sqlite(c) => {
-            let at = at.naive_utc();
+            let at = at.into();
             match CreateMany::full(batch, at) {
                 Some(full) => full.execute(c),
                 None => CreateMany::partial(batch, at).execute(c),
@@ -532,7 +532,7 @@ where
     let rename = Rename {
         id,
         name: new_name.as_str(),
-        updated_at: updated_at.naive_utc(),
+        updated_at: updated_at.into(),
     };
     // Autocommit and stepped to completion, as in `create`. Only created_at
     // comes back: the rest is what was written.

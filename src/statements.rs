@@ -17,13 +17,13 @@
 //! carry their columns' SQL types, and results load through `Person`'s own
 //! `Queryable` impl, which checks them.
 
-use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::expression::Expression;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::BigInt;
 
+use crate::models::UtcTimestamp;
 use crate::schema::person;
 
 /// `UPDATE person SET name = ?, updated_at = ? WHERE id = ? RETURNING created_at`:
@@ -32,7 +32,7 @@ use crate::schema::person;
 pub(crate) struct Rename<'a> {
     pub(crate) id: i32,
     pub(crate) name: &'a str,
-    pub(crate) updated_at: NaiveDateTime,
+    pub(crate) updated_at: UtcTimestamp,
 }
 
 /// The SQL is the same for every rename: Diesel may prepare it once.
@@ -46,7 +46,7 @@ where
     DB: Backend,
     person::table: QueryFragment<DB>,
     for<'b> &'b str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    UtcTimestamp: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
     i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -222,7 +222,7 @@ impl<Conn> RunQueryDsl<Conn> for PageAt {}
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Create<'a> {
     pub(crate) name: &'a str,
-    pub(crate) at: NaiveDateTime,
+    pub(crate) at: UtcTimestamp,
 }
 
 impl QueryId for Create<'_> {
@@ -235,7 +235,7 @@ where
     DB: Backend + Spelling,
     person::table: QueryFragment<DB>,
     for<'b> &'b str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    UtcTimestamp: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO ");
@@ -279,7 +279,7 @@ impl<Conn> RunQueryDsl<Conn> for Create<'_> {}
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CreateMany<'a, const FULL: bool> {
     names: &'a [crate::PersonName],
-    at: NaiveDateTime,
+    at: UtcTimestamp,
 }
 
 /// Rows in a full [`CreateMany`]: three placeholders each stay well under
@@ -288,13 +288,13 @@ pub(crate) const CREATE_MANY_ROWS: usize = 1_000;
 
 impl<'a> CreateMany<'a, true> {
     /// A full batch, or `None` if `names` is not [`CREATE_MANY_ROWS`] long.
-    pub(crate) fn full(names: &'a [crate::PersonName], at: NaiveDateTime) -> Option<Self> {
+    pub(crate) fn full(names: &'a [crate::PersonName], at: UtcTimestamp) -> Option<Self> {
         (names.len() == CREATE_MANY_ROWS).then_some(CreateMany { names, at })
     }
 }
 
 impl<'a> CreateMany<'a, false> {
-    pub(crate) fn partial(names: &'a [crate::PersonName], at: NaiveDateTime) -> Self {
+    pub(crate) fn partial(names: &'a [crate::PersonName], at: UtcTimestamp) -> Self {
         CreateMany { names, at }
     }
 }

@@ -62,6 +62,7 @@ crate::support::tests! {
         valid_names_round_trip_through_create_get_export_and_import,
         invalid_names_are_refused_and_nothing_is_written,
         sqlite_timestamps_are_read_as_diesel_reads_them,
+        sqlite_timestamps_are_written_as_diesel_writes_them,
     }
 }
 
@@ -192,5 +193,68 @@ fn sqlite_timestamps_are_read_as_diesel_reads_them() {
     proptest!(ProptestConfig { cases: 2000, ..config() }, |(text in timestamp_like_text())| {
         let (ours, diesels) = read(&text);
         prop_assert_eq!(ours, diesels, "{:?}", text);
+    });
+}
+
+/// Any time chrono holds, weighted towards the fractions people stores:
+/// none, whole milliseconds, whole microseconds, any nanosecond, and leap
+/// seconds; years from before 0 to after 9999.
+fn any_time() -> impl Strategy<Value = chrono::NaiveDateTime> {
+    let fraction = prop_oneof![
+        Just(0_u32),
+        (0_u32..1_000).prop_map(|ms| ms * 1_000_000),
+        (0_u32..1_000_000).prop_map(|us| us * 1_000),
+        0_u32..1_000_000_000,
+        1_000_000_000_u32..2_000_000_000,
+    ];
+    (-500_i32..10_500, 1_u32..=366, 0_u32..86_400, fraction).prop_filter_map(
+        "a real date and time",
+        |(year, day, second, nano)| {
+            let date = chrono::NaiveDate::from_yo_opt(year, day)?;
+            let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(second, nano)?;
+            Some(date.and_time(time))
+        },
+    )
+}
+
+/// New times are written on SQLite by people's own formatter; whatever the
+/// time, the text stored is the text Diesel's `NaiveDateTime` writes.
+fn sqlite_timestamps_are_written_as_diesel_writes_them() {
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::{Text, Timestamp};
+    use people::models::{UtcTimestamp, format_sqlite_timestamp};
+    let conn = std::cell::RefCell::new(diesel::SqliteConnection::establish(":memory:").unwrap());
+    let stored = |at: chrono::NaiveDateTime| {
+        let conn = &mut *conn.borrow_mut();
+        let ours = diesel::select(
+            sql::<Text>("CAST(")
+                .bind::<Timestamp, _>(UtcTimestamp::from(at.and_utc()))
+                .sql(" AS TEXT)"),
+        )
+        .get_result::<String>(conn)
+        .unwrap();
+        let diesels = diesel::select(
+            sql::<Text>("CAST(")
+                .bind::<Timestamp, _>(at)
+                .sql(" AS TEXT)"),
+        )
+        .get_result::<String>(conn)
+        .unwrap();
+        (ours, diesels)
+    };
+    for text in [
+        "2026-11-27 09:30:00",
+        "2026-11-27 09:30:00.250",
+        "0001-01-01 00:00:00.000000001",
+    ] {
+        let at = people::models::parse_sqlite_timestamp(text.as_bytes()).unwrap();
+        assert_eq!(format_sqlite_timestamp(at), text);
+        let (ours, diesels) = stored(at);
+        assert_eq!((ours.as_str(), diesels.as_str()), (text, text));
+    }
+    proptest!(ProptestConfig { cases: 2000, ..config() }, |(at in any_time())| {
+        let (ours, diesels) = stored(at);
+        prop_assert_eq!(ours, diesels, "{:?}", at);
     });
 }
