@@ -29,22 +29,27 @@ pub struct Copied {
 /// to keep memory flat whatever the size.
 const BATCH: i64 = 5_000;
 
-/// A person as copied into SQLite: every column, the id included.
+/// Rows per INSERT into SQLite: 4,000 bound values, well under SQLite's 32,766.
+const SQLITE_ROWS: usize = 1_000;
+
+/// A person as copied into SQLite: every column, the id included. It owns
+/// its name (moved out of the [`Person`] read) so that a full chunk's
+/// statement type is `'static`, as Diesel's statement cache requires.
 #[derive(Insertable)]
 #[diesel(table_name = person)]
 #[diesel(treat_none_as_default_value = false)]
-struct CopiedPerson<'a> {
+struct CopiedPerson {
     id: i32,
-    name: &'a str,
+    name: String,
     created_at: UtcTimestamp,
     updated_at: UtcTimestamp,
 }
 
-impl<'a> From<&'a Person> for CopiedPerson<'a> {
-    fn from(person: &'a Person) -> Self {
+impl From<Person> for CopiedPerson {
+    fn from(person: Person) -> Self {
         CopiedPerson {
             id: person.id,
-            name: &person.name,
+            name: person.name,
             created_at: person.created_at.into(),
             updated_at: person.updated_at.into(),
         }
@@ -155,8 +160,8 @@ fn write_all(
     for read in batches {
         match read {
             Read::Batch(batch) => {
-                write_batch(to, &batch)?;
                 copied += batch.len() as u64;
+                write_batch(to, batch)?;
                 progress(copied);
             }
             Read::End { ever } => {
@@ -173,16 +178,24 @@ fn write_all(
     Err(diesel::result::Error::RollbackTransaction.into())
 }
 
-fn write_batch(to: &mut DbConnection, batch: &[Person]) -> Result<()> {
+fn write_batch(to: &mut DbConnection, batch: Vec<Person>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     match to {
         DbConnection::Sqlite(c) => {
-            let rows: Vec<CopiedPerson<'_>> = batch.iter().map(CopiedPerson::from).collect();
-            diesel::insert_into(person::table)
-                .values(&rows)
-                .execute(c)?;
+            let rows: Vec<CopiedPerson> = batch.into_iter().map(CopiedPerson::from).collect();
+            for chunk in rows.chunks(SQLITE_ROWS) {
+                // A full chunk is an array: its SQL has a static QueryId, so
+                // Diesel prepares it once (a slice's is prepared every time:
+                // 13% of a copy's instructions, measured with callgrind).
+                match <&[CopiedPerson; SQLITE_ROWS]>::try_from(chunk) {
+                    Ok(full) => diesel::insert_into(person::table).values(full).execute(c)?,
+                    Err(_) => diesel::insert_into(person::table)
+                        .values(chunk)
+                        .execute(c)?,
+                };
+            }
         }
         #[cfg(feature = "postgres")]
         DbConnection::Postgres(c) => {
@@ -195,7 +208,7 @@ fn write_batch(to: &mut DbConnection, batch: &[Person]) -> Result<()> {
             diesel::copy_from(person::table)
                 .from_raw_data(columns, |sink| {
                     let mut out = BinaryCopy::new(sink)?;
-                    for person in batch {
+                    for person in &batch {
                         out.row(4)?;
                         out.integer(person.id)?;
                         out.text(&person.name)?;

@@ -116,8 +116,8 @@ impl From<DateTime<Utc>> for UtcTimestamp {
 }
 
 /// On SQLite a `TIMESTAMP` is text: written in the form Diesel writes, by
-/// [`format_sqlite_timestamp`] (about 150 instructions, against about 1,300
-/// through chrono's format interpreter).
+/// [`format_sqlite_timestamp`] (about 450 instructions with its allocation,
+/// against about 3,000 through chrono's format interpreter).
 impl ToSql<Timestamp, Sqlite> for UtcTimestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(format_sqlite_timestamp(self.0.naive_utc()));
