@@ -35,11 +35,13 @@ impl<'a> BinaryCopy<'a> {
     }
 
     /// Starts a row of `fields` fields.
+    #[inline]
     pub(crate) fn row(&mut self, fields: i16) -> QueryResult<()> {
         self.bytes(&fields.to_be_bytes())
     }
 
     /// A `TEXT` field.
+    #[inline]
     pub(crate) fn text(&mut self, text: &str) -> QueryResult<()> {
         let len = i32::try_from(text.len()).map_err(failed)?;
         self.bytes(&len.to_be_bytes())?;
@@ -47,12 +49,14 @@ impl<'a> BinaryCopy<'a> {
     }
 
     /// An `INTEGER` field.
+    #[inline]
     pub(crate) fn integer(&mut self, value: i32) -> QueryResult<()> {
         self.bytes(&4_i32.to_be_bytes())?;
         self.bytes(&value.to_be_bytes())
     }
 
     /// A `TIMESTAMP` field (as Diesel's `ToSql` encodes it).
+    #[inline]
     pub(crate) fn timestamp(&mut self, at: NaiveDateTime) -> QueryResult<()> {
         let micros = at
             .signed_duration_since(POSTGRES_EPOCH)
@@ -68,6 +72,7 @@ impl<'a> BinaryCopy<'a> {
         self.out.flush().map_err(failed)
     }
 
+    #[inline]
     fn bytes(&mut self, bytes: &[u8]) -> QueryResult<()> {
         self.out.write_all(bytes).map_err(failed)
     }
