@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::models::{NewPerson, Person, UtcTimestamp, now};
 use crate::name::{MAX_NAME_CHARS, PersonName};
 #[cfg(feature = "postgres")]
-use crate::pg_copy::{self, BinaryCopy};
+use crate::pg_copy::{self, BinaryCopy, EncodedTimestamp};
 use crate::schema::person;
 use crate::statements::{
     CREATE_MANY_ROWS, Create, CreateMany, LimitPlus, PageAt, PersonWhere, Rename,
@@ -145,7 +145,7 @@ where
     transaction(conn, |conn| {
         #[cfg(feature = "postgres")]
         if let DbConnection::Postgres(_) = conn {
-            return copy_many(conn, names.into_iter(), on_conflict);
+            return copy_many(conn, names.into_iter(), at, on_conflict);
         }
         let mut report = BulkReport::default();
         let mut batch = Vec::with_capacity(CREATE_MANY_ROWS);
@@ -198,11 +198,16 @@ const POSTGRES_BATCH: usize = 100_000;
 /// violation the transaction is still usable, to name the culprit or to
 /// insert the batch again, skipping). The names are read, checked and sent
 /// while the server inserts the ones before them, as `psql \copy` does; a
-/// batch is kept only to name the culprit. Only the name is sent: the times
-/// are the column DEFAULT, the transaction's start (`now()`, UTC), one time
-/// for the whole call as on SQLite.
+/// batch is kept only to name the culprit. Each row carries `at` in both
+/// times, as on SQLite and in a skipping batch's INSERT: one time for the
+/// whole call, and two column DEFAULTs per row the server does not evaluate.
 #[cfg(feature = "postgres")]
-fn copy_many<It>(conn: &mut DbConnection, names: It, on_conflict: OnConflict) -> Result<BulkReport>
+fn copy_many<It>(
+    conn: &mut DbConnection,
+    names: It,
+    at: chrono::DateTime<chrono::Utc>,
+    on_conflict: OnConflict,
+) -> Result<BulkReport>
 where
     It: Iterator,
     It::Item: TryInto<PersonName>,
@@ -220,9 +225,10 @@ where
         let bad_name = RefCell::new(None);
         let copied = transaction(conn, |conn| match conn {
             DbConnection::Postgres(c) => diesel::copy_from(person::table)
-                .from_raw_data((person::name,), |sink| {
-                    copy_names(sink, &mut *names.borrow_mut(), &batch, &bad_name)
-                })
+                .from_raw_data(
+                    (person::name, person::created_at, person::updated_at),
+                    |sink| copy_names(sink, &mut *names.borrow_mut(), at, &batch, &bad_name),
+                )
                 .with_format(diesel::pg::CopyFormat::Binary)
                 .execute(c),
             DbConnection::Sqlite(_) => Err(not_this_backend("copy_many is PostgreSQL's")),
@@ -235,7 +241,7 @@ where
             Ok(inserted) => inserted,
             Err(e) if Error::is_unique_violation(&e) => match on_conflict {
                 OnConflict::Fail => return Err(first_taken(conn, &batch)?),
-                OnConflict::Skip => write_rows_skipping_taken(conn, &new_rows(&batch, now()))?,
+                OnConflict::Skip => write_rows_skipping_taken(conn, &new_rows(&batch, at))?,
             },
             Err(e) => return Err(e.into()),
         };
@@ -245,14 +251,15 @@ where
     Ok(report)
 }
 
-/// Writes up to [`POSTGRES_BATCH`] checked names from `names` in PostgreSQL's
-/// binary COPY format (buffered: [`pg_copy`](crate::pg_copy)), keeping them
-/// in `batch`; a name that fails its check goes to `bad_name` and ends the
-/// COPY.
+/// Writes up to [`POSTGRES_BATCH`] checked names from `names`, each with `at`
+/// as both its times, in PostgreSQL's binary COPY format (buffered:
+/// [`pg_copy`](crate::pg_copy)), keeping them in `batch`; a name that fails
+/// its check goes to `bad_name` and ends the COPY.
 #[cfg(feature = "postgres")]
 fn copy_names<It>(
     sink: &mut dyn std::io::Write,
     names: &mut It,
+    at: chrono::DateTime<chrono::Utc>,
     batch: &std::cell::RefCell<Vec<PersonName>>,
     bad_name: &std::cell::RefCell<Option<Error>>,
 ) -> QueryResult<()>
@@ -263,6 +270,7 @@ where
 {
     let mut batch = batch.borrow_mut();
     let mut out = BinaryCopy::new(sink)?;
+    let at = EncodedTimestamp::new(at.naive_utc())?;
     while batch.len() < POSTGRES_BATCH {
         let Some(item) = names.next() else { break };
         let name: PersonName = match item.try_into() {
@@ -272,8 +280,10 @@ where
                 return Err(pg_copy::failed("a name failed its check"));
             }
         };
-        out.row(1)?;
+        out.row(3)?;
         out.text(name.as_str())?;
+        out.encoded_timestamp(&at)?;
+        out.encoded_timestamp(&at)?;
         batch.push(name);
     }
     out.finish()

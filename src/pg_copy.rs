@@ -58,12 +58,13 @@ impl<'a> BinaryCopy<'a> {
     /// A `TIMESTAMP` field (as Diesel's `ToSql` encodes it).
     #[inline]
     pub(crate) fn timestamp(&mut self, at: NaiveDateTime) -> QueryResult<()> {
-        let micros = at
-            .signed_duration_since(POSTGRES_EPOCH)
-            .num_microseconds()
-            .ok_or_else(|| failed(format!("{at} is out of PostgreSQL's range")))?;
-        self.bytes(&8_i32.to_be_bytes())?;
-        self.bytes(&micros.to_be_bytes())
+        self.encoded_timestamp(&EncodedTimestamp::new(at)?)
+    }
+
+    /// A `TIMESTAMP` field encoded once, for a time that many rows share.
+    #[inline]
+    pub(crate) fn encoded_timestamp(&mut self, at: &EncodedTimestamp) -> QueryResult<()> {
+        self.bytes(&at.0)
     }
 
     /// The trailer, and everything still in the buffer.
@@ -75,6 +76,23 @@ impl<'a> BinaryCopy<'a> {
     #[inline]
     fn bytes(&mut self, bytes: &[u8]) -> QueryResult<()> {
         self.out.write_all(bytes).map_err(failed)
+    }
+}
+
+/// A `TIMESTAMP` field, length and value, as [`BinaryCopy`] writes it.
+pub(crate) struct EncodedTimestamp([u8; 12]);
+
+impl EncodedTimestamp {
+    #[inline]
+    pub(crate) fn new(at: NaiveDateTime) -> QueryResult<Self> {
+        let micros = at
+            .signed_duration_since(POSTGRES_EPOCH)
+            .num_microseconds()
+            .ok_or_else(|| failed(format!("{at} is out of PostgreSQL's range")))?;
+        let mut field = [0; 12];
+        field[..4].copy_from_slice(&8_i32.to_be_bytes());
+        field[4..].copy_from_slice(&micros.to_be_bytes());
+        Ok(EncodedTimestamp(field))
     }
 }
 

@@ -32,6 +32,7 @@ crate::support::tests! {
         create_many_refuses_a_name_repeated_within_the_batch,
         create_many_skip_existing_reports_skipped,
         create_many_spans_several_batches,
+        create_many_gives_a_skipping_batch_the_time_of_the_others,
         create_many_invalid_name_writes_nothing,
         transaction_rolls_back_every_write_on_error,
         a_failed_write_inside_a_transaction_leaves_it_usable,
@@ -404,6 +405,32 @@ fn create_many_spans_several_batches(db: &TestDb) {
         assert_eq!(p.name, format!("n{i}"));
         assert_eq!((p.created_at, p.updated_at), (at, at), "{p:?}");
     }
+}
+
+/// A batch with a taken name is inserted again, skipping it (on PostgreSQL
+/// by an INSERT instead of the COPY): its rows get the call's one time too.
+/// The taken name is in the batch after 100,000 names, PostgreSQL's COPY
+/// batch (100 of SQLite's).
+fn create_many_gives_a_skipping_batch_the_time_of_the_others(db: &TestDb) {
+    let mut conn = db.connect().unwrap();
+    let taken = people::create(&mut conn, "n100000").unwrap();
+    let names = (0..100_002).map(|i| format!("n{i}"));
+    let report = people::create_many(&mut conn, names, OnConflict::Skip).unwrap();
+    assert_eq!(
+        report,
+        BulkReport {
+            inserted: 100_001,
+            skipped: 1
+        }
+    );
+    let first = people::find_by_name(&mut conn, "n0").unwrap().unwrap();
+    let last = people::find_by_name(&mut conn, "n100001").unwrap().unwrap();
+    assert_eq!(
+        (first.created_at, first.updated_at),
+        (last.created_at, last.updated_at)
+    );
+    assert_eq!(first.created_at, first.updated_at);
+    assert!(first.created_at >= taken.created_at, "{first:?} {taken:?}");
 }
 
 /// COPY has a fixed cost per statement (its end drains the pipeline): exactly
