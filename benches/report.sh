@@ -18,10 +18,12 @@
 #   bash benches/report.sh            # the sizes BENCHMARKS.md uses (11 to 25 minutes here, as the shared VM allows)
 #   bash benches/report.sh --quick    # smoke sizes
 #
-# Outputs go to target/bench-report/ (one .md per benchmark, the JSON) and the
-# chart to benches/chart.png. The PostgreSQL server is $PEOPLE_TEST_POSTGRES_URL,
-# else postgres://postgres@127.0.0.1:5432. matplotlib is installed into a
-# virtualenv under target/ on first use (from PyPI).
+# Outputs go to target/bench-report/ (one .md per benchmark, the JSON, and
+# tree.txt: the commit it ran on) and the chart to benches/chart.png. The run
+# stops if the tree changes under it. The PostgreSQL server is
+# $PEOPLE_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432.
+# matplotlib is installed into a virtualenv under target/ on first use (from
+# PyPI).
 set -euo pipefail
 
 quick=()
@@ -32,7 +34,26 @@ out=$repo/target/bench-report
 mkdir -p "$out"
 export PEOPLE_TEST_POSTGRES_URL=${PEOPLE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 
-log() { printf '\n[report %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# The steps build as they go: an edit to the tree during the run would give
+# later steps other code than earlier ones, and the figures would mix builds.
+# Every step first checks that the tree is the one the run started on (the
+# chart, which the run writes itself, aside).
+tree_state() {
+    git rev-parse HEAD
+    git diff HEAD --binary -- . ':(exclude)benches/chart.png' | sha1sum
+}
+start_tree=$(tree_state)
+tree=$(git rev-parse --short HEAD)
+[[ -z $(git diff HEAD --stat -- . ':(exclude)benches/chart.png') ]] || tree="$tree with uncommitted changes"
+log() {
+    if [[ $(tree_state) != "$start_tree" ]]; then
+        printf 'error: the tree changed during the run (it started on %s); the figures would mix builds: run again, and edit nothing until it is done\n' "$tree" >&2
+        exit 1
+    fi
+    printf '\n[report %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+}
+log "tree $tree"
+echo "$tree" > "$out/tree.txt"
 
 log "crud (SQLite)"
 cargo bench -j2 --bench crud -- "${quick[@]}" --json "$out/crud.json" | tee "$out/crud.md"
