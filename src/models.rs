@@ -267,13 +267,12 @@ pub fn format_sqlite_timestamp(at: NaiveDateTime) -> String {
     digits(at.hour(), 2, Some(' '));
     digits(at.minute(), 2, Some(':'));
     digits(at.second(), 2, Some(':'));
-    if nanosecond == 0 {
-    } else if nanosecond % 1_000_000 == 0 {
-        digits(nanosecond / 1_000_000, 3, Some('.'));
-    } else if nanosecond % 1_000 == 0 {
-        digits(nanosecond / 1_000, 6, Some('.'));
-    } else {
-        digits(nanosecond, 9, Some('.'));
+    // As chrono's `%.f`: no fraction for a whole second, else 3, 6 or 9 digits.
+    match nanosecond {
+        0 => {}
+        n if n % 1_000_000 == 0 => digits(n / 1_000_000, 3, Some('.')),
+        n if n % 1_000 == 0 => digits(n / 1_000, 6, Some('.')),
+        n => digits(n, 9, Some('.')),
     }
     text
 }
