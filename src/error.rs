@@ -23,7 +23,7 @@ pub enum Error {
     },
 
     /// Another person already has this name (names are unique).
-    #[error("name {name:?} is already taken; choose another name")]
+    #[error("name {} is already taken; choose another name", crate::name::quoted(.name))]
     NameTaken {
         /// The name that collided.
         name: String,

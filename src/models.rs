@@ -61,7 +61,7 @@ pub struct Person {
 
 impl fmt::Display for Person {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Name {:?}>", self.name)
+        write!(f, "<Name {}>", crate::name::quoted(&self.name))
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`PersonName`]: a string that is guaranteed to be a valid person name,
 //! and how a user-supplied name is shown in messages.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use crate::error::{Error, Result};
 
@@ -111,14 +111,43 @@ fn check_each_rule(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// `text` as `people` shows it in a message: in double quotes, escaped as a
+/// Rust string literal is (quotes, backslashes, and what cannot be seen:
+/// controls, bidi and zero-width characters), but with apostrophes and
+/// combining marks as typed, so `O'Brien` and a decomposed `José` (as macOS
+/// writes it) read as they were written. `{:?}` would escape every
+/// combining mark: `"Jose\u{301}"`.
+pub(crate) fn quoted(text: &str) -> impl fmt::Display + '_ {
+    Quoted(text)
+}
+
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        // `str::escape_debug` escapes `'` too, and a combining mark only at
+        // the start, where it would combine with the quote (or apostrophe)
+        // before it.
+        for (index, piece) in self.0.split('\'').enumerate() {
+            if index > 0 {
+                f.write_char('\'')?;
+            }
+            fmt::Display::fmt(&piece.escape_debug(), f)?;
+        }
+        f.write_char('"')
+    }
+}
+
 /// The start of a name for error messages: quoted, escaped, and short.
 pub(crate) fn preview(name: &str) -> String {
     preview_at_most(name, 24)
 }
 
-/// A user-supplied text as `people` shows it in a message: quoted and
-/// escaped like a Rust string literal, at most `max_chars` characters of it,
-/// and at most `2 * max_chars` once escaped (so a text full of escapes, such
+/// A user-supplied text as `people` shows it in a message: in double
+/// quotes, escaped like a Rust string literal except for apostrophes and
+/// combining marks (which read as typed), at most `max_chars` characters of
+/// it, and at most `2 * max_chars` once escaped (so a text full of escapes, such
 /// as `\u{1c}`, cannot blow up a message), with `…` where it was cut.
 ///
 /// ```
@@ -129,9 +158,8 @@ pub fn preview_at_most(name: &str, max_chars: usize) -> String {
     let mut shown: String = name.chars().take(max_chars).collect();
     let mut cut = shown.len() < name.len();
     loop {
-        // `{:?}` escapes as Rust string literals do (quotes, controls, a
-        // leading combining mark); drop characters until that fits.
-        let mut quoted = format!("{shown:?}");
+        // Escapes can make it longer; drop characters until it fits.
+        let mut quoted = quoted(&shown).to_string();
         if quoted.chars().count() <= 2 * max_chars + 2 || shown.is_empty() {
             if cut {
                 quoted.insert(quoted.len() - 1, '…');
@@ -307,6 +335,26 @@ mod tests {
         let huge = "x".repeat(10_000_000);
         let reason = reason(&huge);
         assert!(reason.len() < 100, "{reason}");
+    }
+
+    #[test]
+    fn names_are_quoted_as_typed_but_what_cannot_be_seen_is_escaped() {
+        for (text, shown) in [
+            ("Jose\u{301}", "\"Jose\u{301}\""),
+            ("O'Brien", r#""O'Brien""#),
+            (
+                "\u{1f468}\u{200d}\u{1f469}",
+                "\"\u{1f468}\\u{200d}\u{1f469}\"",
+            ),
+            ("Zoë \"Z\" C:\\", r#""Zoë \"Z\" C:\\""#),
+            ("\u{202e}gnp.exe", r#""\u{202e}gnp.exe""#),
+            ("a\u{a0}b\u{2028}c", r#""a\u{a0}b\u{2028}c""#),
+            // A mark at the start would combine with the quote before it.
+            ("\u{301}x", r#""\u{301}x""#),
+            ("d'\u{301}x", r#""d'\u{301}x""#),
+        ] {
+            assert_eq!(quoted(text).to_string(), shown, "{text:?}");
+        }
     }
 
     #[cfg(feature = "serde")]

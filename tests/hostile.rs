@@ -39,6 +39,7 @@ crate::support::tests! {
         hostile_names_are_stored_and_read_back_byte_identical,
         control_characters_are_refused_in_one_line_and_write_nothing,
         error_messages_escape_bidi_invisible_and_escape_characters,
+        error_messages_show_combining_marks_and_apostrophes_as_typed,
         names_at_the_80_character_edge_count_unicode_scalar_values,
         the_database_counts_characters_like_the_model_at_the_edge,
         nul_bytes_in_import_files_are_refused_with_their_location,
@@ -300,6 +301,20 @@ fn error_messages_escape_bidi_invisible_and_escape_characters(db: &TestDb) {
         assert_eq!(run.fails(&args), expected, "{args:?}");
     }
     assert_eq!(run.count(), 2);
+}
+
+/// A decomposed "José" (as macOS writes file names and much pasted text)
+/// reads as typed, not as `"Jose\u{301}"`; an apostrophe is not escaped.
+fn error_messages_show_combining_marks_and_apostrophes_as_typed(db: &TestDb) {
+    let run = seeded(db);
+    for name in ["Jose\u{301}", "O'Brien", "Zoe\u{308} Hall"] {
+        run.ok(["add", name]);
+        assert_eq!(
+            run.fails(["add", name]),
+            format!("error: name \"{name}\" is already taken; choose another name"),
+        );
+    }
+    assert_eq!(run.count(), 4);
 }
 
 // ---------------------------------------------------------------------------

@@ -734,6 +734,13 @@ fn the_page_shows_form_errors_next_to_the_form(db: &TestDb) {
         "{html}"
     );
     assert!(html.contains(r#"id="add-name" name="name" value="Alice""#));
+    // A decomposed "José" is shown as typed, not as `Jose\u{301}`.
+    send(&app, form("/add", &[("name", "Jose\u{301}")]));
+    let html = send(&app, form("/add", &[("name", "Jose\u{301}")])).text();
+    assert!(
+        html.contains("role=\"alert\">name &#34;Jose\u{301}&#34; is already taken"),
+        "{html}"
+    );
     let long = "y".repeat(81);
     let too_long = send(&app, form("/add", &[("name", &long)]));
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -750,7 +757,7 @@ fn the_page_shows_form_errors_next_to_the_form(db: &TestDb) {
         row[..row.find("</li>").unwrap()].contains("already taken"),
         "{row}"
     );
-    assert_eq!(count(db), 2);
+    assert_eq!(count(db), 3);
 }
 
 fn a_nested_router_keeps_its_prefix(db: &TestDb) {
