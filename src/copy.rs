@@ -70,7 +70,9 @@ impl From<Person> for CopiedPerson {
 ///
 /// # Errors
 /// [`Error::TargetNotEmpty`] if `to` holds anyone (nothing is written);
-/// database errors otherwise, after which `to` is as it was.
+/// database errors otherwise, after which `to` is as it was. On PostgreSQL
+/// that includes its id sequence when the user owns it; a user who does not
+/// may only `setval`, which a failed COMMIT does not undo.
 ///
 /// # Example
 /// ```
@@ -264,7 +266,53 @@ fn set_sequence(conn: &mut DbConnection, ever: i64) -> Result<()> {
                 .execute(c)?;
         }
         #[cfg(feature = "postgres")]
-        DbConnection::Postgres(c) => {
+        DbConnection::Postgres(c) => set_postgres_sequence(c, ever)?,
+    }
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+#[derive(QueryableByName)]
+struct SequenceOwner {
+    /// As `pg_get_serial_sequence` gives it: schema-qualified, each part
+    /// quoted where it needs to be.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    /// Whether this user may ALTER it (a member of its owner role).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    owned: bool,
+}
+
+/// PostgreSQL's half of [`set_sequence`]. `setval` is not transactional: a
+/// copy whose COMMIT then failed would leave the empty target's sequence
+/// moved. `ALTER SEQUENCE … RESTART` is (it writes a new sequence file, and
+/// so does a `nextval` after it in the same transaction), but only the
+/// sequence's owner may run it; any other user gets `setval`.
+#[cfg(feature = "postgres")]
+fn set_postgres_sequence(c: &mut diesel::PgConnection, ever: i64) -> Result<()> {
+    // A fresh sequence already starts at 1, above any id below it.
+    if ever < 1 {
+        return Ok(());
+    }
+    let sequence = diesel::sql_query(
+        "SELECT pg_get_serial_sequence('person', 'id') AS name, pg_has_role(relowner, 'USAGE') AS owned \
+         FROM pg_class WHERE oid = pg_get_serial_sequence('person', 'id')::regclass",
+    )
+    .get_result::<SequenceOwner>(c)
+    .optional()?;
+    match sequence {
+        // No sequence (ids given by hand): nothing hands out ids to move.
+        None => {}
+        Some(SequenceOwner { name, owned: true }) => {
+            // DDL takes no bind parameters: the name is the catalog's, quoted
+            // by PostgreSQL, and `ever` an integer.
+            diesel::sql_query(format!("ALTER SEQUENCE {name} RESTART WITH {ever}")).execute(c)?;
+            // Hands out `ever` so that the next id is `ever + 1`, and the
+            // sequence reads as `setval(…, ever)` would leave it.
+            diesel::sql_query("SELECT nextval(pg_get_serial_sequence('person', 'id'))")
+                .execute(c)?;
+        }
+        Some(SequenceOwner { owned: false, .. }) => {
             diesel::sql_query("SELECT setval(pg_get_serial_sequence('person', 'id'), $1)")
                 .bind::<diesel::sql_types::BigInt, _>(ever)
                 .execute(c)?;

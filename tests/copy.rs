@@ -13,6 +13,8 @@ crate::support::tests! {
     plain {
         copy_sqlite_to_postgres_and_back_gives_identical_exports_and_fresh_ids => [POSTGRES],
         copy_sqlite_to_sqlite_keeps_everything => [BINARY],
+        copy_whose_commit_fails_leaves_the_postgres_target_and_its_sequence_as_they_were => [POSTGRES],
+        copy_by_a_user_who_does_not_own_the_sequence_still_moves_it => [POSTGRES],
     }
     per_backend {
         copy_refuses_a_target_that_holds_people_and_writes_nothing => [BINARY],
@@ -127,11 +129,18 @@ fn snapshot(db: &TestDb) -> Vec<u8> {
             struct Sequence {
                 #[diesel(sql_type = diesel::sql_types::BigInt)]
                 last_value: i64,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                is_called: bool,
             }
-            let sequence: Sequence = diesel::sql_query("SELECT last_value FROM person_id_seq")
-                .get_result(&mut conn)
-                .unwrap();
-            rows.extend(sequence.last_value.to_string().into_bytes());
+            let sequence: Sequence =
+                diesel::sql_query("SELECT last_value, is_called FROM person_id_seq")
+                    .get_result(&mut conn)
+                    .unwrap();
+            let Sequence {
+                last_value,
+                is_called,
+            } = sequence;
+            rows.extend(format!("{last_value} {is_called}").into_bytes());
             rows
         }
     }
@@ -162,6 +171,112 @@ fn copy_that_fails_writing_part_way_leaves_the_target_as_it_was(db: &TestDb) {
     let line = one_line_error(&copy(&source, &target));
     assert!(line.contains("refused by the test"), "{line}");
     assert_eq!(snapshot(db), before, "the target changed");
+}
+
+/// PostgreSQL's `setval` is not transactional: a copy that set the sequence
+/// with it and then failed to COMMIT left the empty target handing out ids
+/// from the source's highest on.
+fn copy_whose_commit_fails_leaves_the_postgres_target_and_its_sequence_as_they_were() {
+    let source_db = sqlite_db();
+    let source = Runner::new(source_db.url());
+    fill_source(&source);
+    let db = postgres_db();
+    // A deferred constraint trigger fails the COMMIT itself, after every
+    // row and the sequence were written.
+    people::open(db.url())
+        .unwrap()
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               RAISE EXCEPTION 'refused at commit by the test'; END $$; \
+             CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON person \
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .unwrap();
+    let before = snapshot(&db);
+    let target = Runner::new(db.url());
+    let line = one_line_error(&copy(&source, &target));
+    assert!(line.contains("refused at commit by the test"), "{line}");
+    assert_eq!(snapshot(&db), before, "the target changed");
+    people::open(db.url())
+        .unwrap()
+        .batch_execute("DROP TRIGGER refuse ON person")
+        .unwrap();
+    assert_eq!(target.ok(["add", "First"]), "1\tFirst\n");
+}
+
+/// A PostgreSQL role made for one test, dropped (with its grants) when this is.
+struct Role {
+    name: String,
+    db_url: String,
+}
+
+impl Role {
+    /// A role that may log in to `db` and has only `grants` (`{role}` is its name).
+    fn new(db: &TestDb, grants: &str) -> Role {
+        let database = db
+            .url()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap();
+        let role = Role {
+            name: format!("{database}_role"),
+            db_url: db.url().to_owned(),
+        };
+        let mut admin = people::open(db.url()).unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {name} LOGIN; {grants}",
+                name = role.name,
+                grants = grants.replace("{role}", &role.name)
+            ))
+            .unwrap();
+        role
+    }
+
+    /// `db`'s URL with this role as its user.
+    fn url(&self) -> String {
+        let start = self.db_url.find("://").unwrap() + 3;
+        let at = start + self.db_url[start..].find('@').unwrap();
+        format!(
+            "{}{}{}",
+            &self.db_url[..start],
+            self.name,
+            &self.db_url[at..]
+        )
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = people::open(self.db_url.as_str()) {
+            let name = &self.name;
+            let _ = admin.batch_execute(&format!("DROP OWNED BY {name}; DROP ROLE {name}"));
+        }
+    }
+}
+
+/// An app's role that may write `person` but does not own its sequence
+/// (the migrating role does) cannot ALTER the sequence: `copy` moves it with
+/// `setval` instead.
+fn copy_by_a_user_who_does_not_own_the_sequence_still_moves_it() {
+    let source_db = sqlite_db();
+    let source = Runner::new(source_db.url());
+    let highest = fill_source(&source);
+    let db = postgres_db();
+    let role = Role::new(
+        &db,
+        "GRANT SELECT, INSERT ON person, __diesel_schema_migrations TO {role}; \
+         GRANT USAGE, UPDATE ON SEQUENCE person_id_seq TO {role};",
+    );
+    let target = Runner::new(&role.url());
+    assert_eq!(succeeded(&copy(&source, &target)), "copied 6 people\n");
+    assert_eq!(
+        Runner::new(db.url()).ok(["add", "Newcomer"]),
+        format!("{}\tNewcomer\n", highest + 1)
+    );
 }
 
 fn copy_that_fails_reading_part_way_leaves_the_target_as_it_was(db: &TestDb) {

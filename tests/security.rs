@@ -22,6 +22,11 @@ const REVIEWED: &[(&str, &str, &str)] = &[
         "`pragmas` is one of two string constants, chosen by the synchronous setting",
     ),
     (
+        "src/copy.rs",
+        "diesel::sql_query(format!(\"ALTER SEQUENCE {name} RESTART WITH {ever}\"))",
+        "ALTER SEQUENCE takes no bind parameters; the name is pg_get_serial_sequence's, quoted by PostgreSQL, and `ever` an i64",
+    ),
+    (
         "src/database.rs",
         "diesel::sql_query(statement)",
         "CREATE DATABASE takes no bind parameters; the name is a quoted identifier with \" doubled",
