@@ -124,6 +124,19 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// A stored row people cannot read: another program wrote a time or a
+    /// name people does not understand. Mend or delete that row.
+    #[error("person {id} cannot be read: its {column} is not valid")]
+    UnreadablePerson {
+        /// The row's id.
+        id: i32,
+        /// The column: `name`, `created_at` or `updated_at`.
+        column: String,
+        /// Why the value could not be read.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// Any other database failure.
     #[error("database error")]
     Database {
@@ -165,7 +178,21 @@ impl Error {
 
 impl From<DieselError> for Error {
     fn from(source: DieselError) -> Self {
-        Error::Database { source }
+        match source {
+            DieselError::DeserializationError(inner) => {
+                match inner.downcast::<crate::unreadable::UnreadablePerson>() {
+                    Ok(row) => Error::UnreadablePerson {
+                        id: row.id,
+                        column: row.column,
+                        source: row.source,
+                    },
+                    Err(inner) => Error::Database {
+                        source: DieselError::DeserializationError(inner),
+                    },
+                }
+            }
+            source => Error::Database { source },
+        }
     }
 }
 

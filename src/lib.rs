@@ -105,6 +105,7 @@ pub mod statement_log;
 mod statements;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod unreadable;
 mod url;
 #[cfg(feature = "serve")]
 pub mod web;

@@ -15,6 +15,7 @@ use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
 use crate::DbConnection;
 use crate::name::PersonName;
 use crate::schema::person;
+use crate::unreadable::PersonRow;
 
 /// A stored person.
 ///
@@ -33,7 +34,9 @@ use crate::schema::person;
 /// assert_eq!(alice.created_at, alice.updated_at);
 /// # Ok::<(), people::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable, Selectable, Identifiable)]
+// `Queryable` is written out below, to name the row's id when a column
+// cannot be read; `deserialize_as` stays for `Selectable`'s backend check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Selectable, Identifiable)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[diesel(table_name = person)]
 #[cfg_attr(
@@ -57,6 +60,29 @@ pub struct Person {
     #[diesel(deserialize_as = UtcTimestamp)]
     #[cfg_attr(feature = "serde", serde(with = "rfc3339"))]
     pub updated_at: DateTime<Utc>,
+}
+
+/// As `#[derive(Queryable)]` would build it, but a column that cannot be read
+/// fails the row with an error naming its id
+/// ([`Error::UnreadablePerson`](crate::Error::UnreadablePerson)).
+impl<DB, ST0, ST1, ST2, ST3> Queryable<(ST0, ST1, ST2, ST3), DB> for Person
+where
+    DB: Backend,
+    PersonRow: deserialize::FromStaticSqlRow<(ST0, ST1, ST2, ST3), DB>,
+{
+    type Row = PersonRow;
+
+    #[inline(always)]
+    fn build(
+        PersonRow((id, name, created_at, updated_at)): PersonRow,
+    ) -> deserialize::Result<Self> {
+        Ok(Person {
+            id,
+            name,
+            created_at: created_at.into(),
+            updated_at: updated_at.into(),
+        })
+    }
 }
 
 impl fmt::Display for Person {

@@ -24,6 +24,7 @@ const MAX_NAME_CHARS: usize = PersonName::MAX_CHARS;
 crate::support::tests! {
     plain {
         a_nul_byte_cannot_be_passed_as_an_argument_at_all,
+        a_row_another_program_wrote_that_people_cannot_read_is_named_by_id,
         invalid_utf8_arguments_are_usage_errors_that_touch_nothing,
         an_import_file_whose_path_is_not_utf8_is_read_or_reported_in_one_line,
         a_10_mb_line_in_a_lines_import_is_refused_by_number_without_reading_it_whole => [GNU_TIME],
@@ -315,6 +316,42 @@ fn error_messages_show_combining_marks_and_apostrophes_as_typed(db: &TestDb) {
         );
     }
     assert_eq!(run.count(), 4);
+}
+
+/// SQLite keeps whatever another program writes: a time or a name people
+/// cannot read fails every read that meets the row in one line that says
+/// which person and which column, so it can be found and mended.
+fn a_row_another_program_wrote_that_people_cannot_read_is_named_by_id() {
+    use diesel::connection::SimpleConnection;
+    let db = sqlite_db();
+    let run = Runner::new(db.url());
+    run.ok(["add", "Ada", "Bo", "Cy"]);
+    let mut conn = people::open(db.url()).unwrap();
+    conn.batch_execute("UPDATE person SET created_at = 'not a time' WHERE id = 2")
+        .unwrap();
+    let bad_time =
+        "error: person 2 cannot be read: its created_at is not valid: Invalid datetime not a time";
+    for args in [vec!["get", "2"], vec!["find", "Bo"], vec!["list"]] {
+        assert_eq!(run.fails(&args), bad_time, "{args:?}");
+    }
+    // An export streams: it has printed Ada when it meets Bo.
+    let export = run.output(["export", "--format", "json"]);
+    assert_eq!(one_line_error_after_output(&export), bad_time);
+    assert!(matches!(
+        people::list(&mut conn, None, 10),
+        Err(Error::UnreadablePerson { id: 2, ref column, .. }) if column == "created_at"
+    ));
+    conn.batch_execute(
+        "UPDATE person SET created_at = updated_at, name = CAST(x'42C3' AS TEXT) WHERE id = 2",
+    )
+    .unwrap();
+    let bad_name = run.fails(["get", "2"]);
+    assert!(
+        bad_name.starts_with("error: person 2 cannot be read: its name is not valid: ")
+            && bad_name.contains("utf-8"),
+        "{bad_name}"
+    );
+    assert_eq!(run.ok(["get", "3"]), "3\tCy\n");
 }
 
 // ---------------------------------------------------------------------------
