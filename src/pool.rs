@@ -7,7 +7,23 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use crate::connection::{DbConnection, connect};
 use crate::error::{Error, Result};
-use crate::url::DatabaseUrl;
+use crate::url::{Backend, DatabaseUrl};
+
+/// Whether this build's SQLite puts every connection of the process on one
+/// page budget (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, libsqlite3-sys's bundled
+/// default). Several connections then take each other's cached pages, and
+/// one that lost them reads from the file for as long as it lives; the
+/// README says how to build without it. [`Pool::new`] warns (a `tracing`
+/// event under `people::pool`) when this is true; an app's test can assert
+/// it is false.
+///
+/// ```
+/// // This repository's builds turn the option off (.cargo/config.toml).
+/// assert!(!people::pool::sqlite_shares_page_cache());
+/// ```
+pub fn sqlite_shares_page_cache() -> bool {
+    crate::sqlite_ffi::shares_page_cache()
+}
 
 /// A connection checked out of a [`Pool`]; it goes back when dropped.
 /// Use it as `&mut *conn` wherever a `&mut DbConnection` is wanted.
@@ -119,6 +135,14 @@ impl Pool {
             })
             .test_on_check_out(false)
             .build_unchecked(manager);
+        if inner.max_size() > 1 && url.backend() == Backend::Sqlite && sqlite_shares_page_cache() {
+            tracing::warn!(
+                target: "people::pool",
+                "SQLite was built with SQLITE_ENABLE_MEMORY_MANAGEMENT: this pool's connections \
+                 share one page cache, and one that loses its pages reads uncached from then on; \
+                 build with LIBSQLITE3_FLAGS=-USQLITE_ENABLE_MEMORY_MANAGEMENT (people's README)"
+            );
+        }
         Ok(Pool { inner, url })
     }
 

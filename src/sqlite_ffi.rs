@@ -27,6 +27,14 @@ use libsqlite3_sys as ffi;
 
 use crate::error::{Error, Result};
 
+/// Whether the SQLite linked in was built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`
+/// (libsqlite3-sys's bundled default): every connection of the process then
+/// draws on one page budget (README, "Several SQLite connections").
+pub(crate) fn shares_page_cache() -> bool {
+    // SAFETY: a valid C string; SQLite only compares it with its static list.
+    unsafe { ffi::sqlite3_compileoption_used(c"ENABLE_MEMORY_MANAGEMENT".as_ptr()) == 1 }
+}
+
 /// Switches the database `target` (a path or `file:` URI that exists) to WAL.
 /// A no-op when it is in WAL already.
 pub(crate) fn switch_to_wal(target: &str, busy_timeout: Duration) -> Result<()> {

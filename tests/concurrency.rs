@@ -171,6 +171,8 @@ fn this_build_gives_each_sqlite_connection_its_own_page_cache() {
         !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
         "SQLite was built with one page budget for all connections: {options:?}"
     );
+    // What `Pool::new` asks before it warns, through SQLite's C API.
+    assert!(!people::pool::sqlite_shares_page_cache());
 }
 
 fn a_pool_over_an_in_memory_database_shares_one_database() {
