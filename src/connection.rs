@@ -197,15 +197,53 @@ where
     match conn {
         DbConnection::Sqlite(_) => f(conn),
         #[cfg(feature = "postgres")]
-        DbConnection::Postgres(c) => {
-            if AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_some()
-            {
+        DbConnection::Postgres(_) => {
+            if transaction_open(conn)? {
                 transaction(conn, f)
             } else {
                 f(conn)
             }
+        }
+    }
+}
+
+/// Whether a transaction (or a savepoint in one) is open on `conn`.
+fn transaction_open(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    let depth = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    Ok(depth.is_some())
+}
+
+/// Ends the transaction `outcome` came out of: commits after `Ok`, rolls
+/// back after `Err`.
+fn end_transaction<T, E>(
+    conn: &mut DbConnection,
+    outcome: std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match outcome {
+        Ok(value) => {
+            // A failed COMMIT is rolled back by Diesel and reported.
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The first error is the one worth reporting. After some failures
+            // (disk full, I/O error) SQLite has already rolled back, so this
+            // rollback fails too ("no transaction is active"); Diesel notices
+            // and keeps the connection usable.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
         }
     }
 }
@@ -238,13 +276,7 @@ where
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
-    let outermost_sqlite = match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_none(),
-        #[cfg(feature = "postgres")]
-        DbConnection::Postgres(_) => false,
-    };
+    let outermost_sqlite = matches!(conn, DbConnection::Sqlite(_)) && !transaction_open(conn)?;
     match conn {
         DbConnection::Sqlite(c) if outermost_sqlite => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -254,19 +286,56 @@ where
         // which also saw the BEGIN IMMEDIATE above, so depths stay right.
         _ => Manager::begin_transaction(conn)?,
     }
-    match f(conn) {
-        Ok(value) => {
-            // A failed COMMIT is rolled back by Diesel and reported.
-            Manager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(error) => {
-            // The first error is the one worth reporting. After some failures
-            // (disk full, I/O error) SQLite has already rolled back, so this
-            // rollback fails too ("no transaction is active"); Diesel notices
-            // and keeps the connection usable.
-            let _ = Manager::rollback_transaction(conn);
-            Err(error)
-        }
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
+}
+
+/// Runs the reads of `f` in one snapshot: they all see the database as it
+/// was at the first of them, whatever other connections commit meanwhile.
+/// Reading a table in several queries (keyset pages, say) without one can
+/// return a state that never existed: a row read before a rename and
+/// another after it can hold the same name.
+///
+/// On SQLite this is a deferred `BEGIN`, which takes no lock until the first
+/// read; other connections keep writing (in WAL mode), but the WAL cannot be
+/// checkpointed past the snapshot until it ends. On PostgreSQL it is `BEGIN
+/// ISOLATION LEVEL REPEATABLE READ, READ ONLY`, so a write inside fails.
+/// Inside an open transaction `f` simply runs in it: that transaction
+/// decides what its reads see (on SQLite, one snapshot already).
+///
+/// # Errors
+/// Whatever `f` returns, or the database's error on begin/end.
+///
+/// # Example
+/// ```
+/// # let mut conn = people::init(":memory:")?;
+/// # people::create_many(&mut conn, ["Ann", "Bo", "Cy"], people::OnConflict::Fail)?;
+/// // Two pages of one moment.
+/// let (first, rest) = people::read_snapshot(&mut conn, |conn| {
+///     let first = people::list(conn, None, 2)?;
+///     let rest = people::list(conn, first.last().map(|p| p.id), 2)?;
+///     Ok::<_, people::Error>((first, rest))
+/// })?;
+/// assert_eq!(first.len() + rest.len(), 3);
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, f: F) -> std::result::Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> std::result::Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    if transaction_open(conn)? {
+        return f(conn);
     }
+    match conn {
+        DbConnection::Sqlite(_) => Manager::begin_transaction(conn)?,
+        #[cfg(feature = "postgres")]
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        )?,
+    }
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
 }

@@ -4,12 +4,10 @@
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-#[cfg(feature = "postgres")]
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::catalog::sqlite_sequence;
-use crate::connection::{DbConnection, transaction};
+use crate::connection::{DbConnection, read_snapshot, transaction};
 use crate::error::{Error, Result};
 use crate::models::{Person, UtcTimestamp};
 #[cfg(feature = "postgres")]
@@ -123,12 +121,7 @@ enum Read {
 /// Reads every person of `from`, in id order and one snapshot, into `out`;
 /// stops early if the writer has gone.
 fn read_all(from: &mut DbConnection, out: &SyncSender<Read>) {
-    let read = from.transaction(|from| {
-        #[cfg(feature = "postgres")]
-        if let DbConnection::Postgres(c) = from {
-            // One snapshot for every batch, as SQLite's read transaction gives.
-            c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
+    let read = read_snapshot(from, |from| {
         let mut after = None;
         loop {
             let batch = crate::list(from, after, BATCH)?;

@@ -110,7 +110,7 @@ mod url;
 #[cfg(feature = "serve")]
 pub mod web;
 
-pub use connection::{DbConnection, open, transaction};
+pub use connection::{DbConnection, open, read_snapshot, transaction};
 pub use error::{Error, Result};
 pub use models::Person;
 pub use name::PersonName;

@@ -36,6 +36,7 @@ crate::support::tests! {
         create_many_invalid_name_writes_nothing,
         transaction_rolls_back_every_write_on_error,
         a_failed_write_inside_a_transaction_leaves_it_usable,
+        read_snapshot_sees_one_moment_and_nests_in_a_transaction,
         paginate_250_rows_gives_13_pages_of_20,
         paginate_applies_max_per_page_and_next_and_prev_keep_it,
         paginate_refuses_bad_pages,
@@ -492,6 +493,41 @@ fn a_failed_write_inside_a_transaction_leaves_it_usable(db: &TestDb) {
     })
     .unwrap();
     assert_eq!(people::count(&mut conn).unwrap(), 2);
+}
+
+fn read_snapshot_sees_one_moment_and_nests_in_a_transaction(db: &TestDb) {
+    let mut reader = db.connect().unwrap();
+    let mut writer = db.connect().unwrap();
+    people::create(&mut writer, "Ann").unwrap();
+    let (before, during) = people::read_snapshot(&mut reader, |conn| {
+        let before = people::list(conn, None, 10)?;
+        people::create(&mut writer, "Bo")?;
+        people::rename(&mut writer, before[0].id, "Anna")?;
+        Ok::<_, Error>((before, people::list(conn, None, 10)?))
+    })
+    .unwrap();
+    assert_eq!(
+        during, before,
+        "the second read saw another connection's writes"
+    );
+    assert_eq!(
+        people::count(&mut reader).unwrap(),
+        2,
+        "and the next one does"
+    );
+    // Inside a transaction it runs in it and sees that transaction's writes.
+    let seen = people::transaction(&mut reader, |conn| {
+        people::create(conn, "Cy")?;
+        people::read_snapshot(conn, people::count)
+    })
+    .unwrap();
+    assert_eq!(seen, 3);
+    if db.backend() == people::Backend::Postgres {
+        // READ ONLY: a write inside fails, and the database is unchanged.
+        let write = people::read_snapshot(&mut reader, |conn| people::create(conn, "Di"));
+        assert!(matches!(write, Err(Error::Database { .. })), "{write:?}");
+    }
+    assert_eq!(people::count(&mut reader).unwrap(), 3);
 }
 
 fn seed_250(conn: &mut people::DbConnection) {

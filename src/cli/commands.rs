@@ -217,26 +217,30 @@ fn list(conn: &mut DbConnection, args: &ListArgs, out: &mut impl Write) -> anyho
     } else {
         RowSink::Rows(out)
     };
-    let mut left = args.limit.unwrap_or(u64::MAX);
-    let mut after = args.after;
-    while left > 0 {
-        let batch_size = STREAM_BATCH.min(i64::try_from(left).unwrap_or(i64::MAX));
-        let batch = match &args.search {
-            Some(needle) => people::search(conn, needle, after, batch_size)?,
-            None => people::list(conn, after, batch_size)?,
-        };
-        for person in &batch {
-            match &mut sink {
-                RowSink::Json(writer) => writer.write(person)?,
-                RowSink::Rows(out) => print_row(out, person)?,
+    // Batches of one snapshot, as in `export`.
+    people::read_snapshot(conn, |conn| {
+        let mut left = args.limit.unwrap_or(u64::MAX);
+        let mut after = args.after;
+        while left > 0 {
+            let batch_size = STREAM_BATCH.min(i64::try_from(left).unwrap_or(i64::MAX));
+            let batch = match &args.search {
+                Some(needle) => people::search(conn, needle, after, batch_size)?,
+                None => people::list(conn, after, batch_size)?,
+            };
+            for person in &batch {
+                match &mut sink {
+                    RowSink::Json(writer) => writer.write(person)?,
+                    RowSink::Rows(out) => print_row(out, person)?,
+                }
+            }
+            left -= batch.len() as u64;
+            match batch.last() {
+                Some(last) if batch.len() as i64 == batch_size => after = Some(last.id),
+                _ => break,
             }
         }
-        left -= batch.len() as u64;
-        match batch.last() {
-            Some(last) if batch.len() as i64 == batch_size => after = Some(last.id),
-            _ => break,
-        }
-    }
+        anyhow::Ok(())
+    })?;
     if let RowSink::Json(writer) = sink {
         writer.finish()?;
     }
@@ -303,17 +307,21 @@ fn progress_bar(template: &str) -> indicatif::ProgressBar {
 
 fn export(conn: &mut DbConnection, format: FormatArg, out: &mut impl Write) -> anyhow::Result<()> {
     let mut writer = PersonWriter::new(out, format.into())?;
-    let mut after = None;
-    loop {
-        let batch = people::list(conn, after, STREAM_BATCH)?;
-        for person in &batch {
-            writer.write(person)?;
+    // Batches of one snapshot: what others write meanwhile cannot make the
+    // export a state that never was (a name twice, which import refuses).
+    people::read_snapshot(conn, |conn| {
+        let mut after = None;
+        loop {
+            let batch = people::list(conn, after, STREAM_BATCH)?;
+            for person in &batch {
+                writer.write(person)?;
+            }
+            match batch.last() {
+                Some(last) if batch.len() as i64 == STREAM_BATCH => after = Some(last.id),
+                _ => return anyhow::Ok(()),
+            }
         }
-        match batch.last() {
-            Some(last) if batch.len() as i64 == STREAM_BATCH => after = Some(last.id),
-            _ => break,
-        }
-    }
+    })?;
     writer.finish()?;
     Ok(())
 }

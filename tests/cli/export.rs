@@ -18,6 +18,7 @@ crate::support::tests! {
         round_trip_of_an_empty_database_imports_nothing,
         awkward_names_are_stored_and_found_exactly,
         stdout_closed_early_exits_0_silently,
+        export_and_list_stream_one_snapshot_while_others_write,
     }
 }
 
@@ -203,5 +204,79 @@ fn stdout_closed_early_exits_0_silently(db: &TestDb) {
         let status = child.wait().expect("wait for people");
         assert!(status.success(), "{args:?}: {status:?}, stderr: {stderr}");
         assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+/// A stream of many batches, while another connection swaps the first and
+/// the last person's names: the stream is the state it started from, not a
+/// mix in which one name appears twice (which `import` would refuse).
+fn export_and_list_stream_one_snapshot_while_others_write(db: &TestDb) {
+    const PEOPLE_COUNT: usize = 30_000;
+    let cli = Runner::new(db.url());
+    let mut names: Vec<String> = (1..=PEOPLE_COUNT)
+        .map(|i| format!("someone with a longish name {i:06}"))
+        .collect();
+    assert_eq!(
+        cli.ok_with_stdin(["import"], names.join("\n")),
+        "imported 30000, skipped 0\n"
+    );
+    let mut writer = people::open(db.url()).expect("open a second connection");
+    let last_id = PEOPLE_COUNT as i32;
+    for args in [
+        &["export"][..],
+        &["export", "--format", "json"],
+        &["list"],
+        &["list", "--json"],
+    ] {
+        let expected = names.clone();
+        let mut child = std::process::Command::new(PEOPLE)
+            .current_dir(cli.cwd.path())
+            .env_remove("DATABASE_URL")
+            .arg("--database-url")
+            .arg(&cli.url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn people");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        // The first line out means the first batch was read; the full pipe
+        // holds the stream up long before the last batch.
+        let mut output = String::new();
+        reader.read_line(&mut output).expect("read one line");
+        assert!(!output.is_empty(), "{args:?} printed nothing");
+        people::transaction(&mut writer, |conn| {
+            let first = names[0].clone();
+            people::rename(conn, 1, "for a moment")?;
+            people::rename(conn, last_id, first)?;
+            people::rename(conn, 1, names[PEOPLE_COUNT - 1].clone())?;
+            Ok::<_, people::Error>(())
+        })
+        .expect("swap the first and last names");
+        names.swap(0, PEOPLE_COUNT - 1);
+        reader.read_to_string(&mut output).expect("read the rest");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read stderr");
+        let status = child.wait().expect("wait for people");
+        assert!(status.success(), "{args:?}: {status:?}, stderr: {stderr}");
+        let streamed: Vec<String> = match args {
+            ["export"] => output.lines().map(str::to_owned).collect(),
+            ["list"] => {
+                assert_eq!(output, rows(&expected), "{args:?}");
+                continue;
+            }
+            _ => json_names(&output),
+        };
+        assert!(
+            streamed == expected,
+            "{args:?} streamed a state that never was: first {:?}, last {:?}",
+            streamed.first(),
+            streamed.last()
+        );
     }
 }
