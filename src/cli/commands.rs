@@ -6,6 +6,7 @@ use anyhow::Context;
 use people::formats::{Format, PersonWriter};
 use people::{DatabaseUrl, DbConnection, OnConflict, PageRequest, Person};
 
+use super::output_file::OutputFile;
 use super::{Command, FormatArg, ListArgs};
 
 /// Rows fetched per query when streaming `list` and `export`.
@@ -54,7 +55,14 @@ fn run_on_people(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
             skip_existing,
             format,
         } => import(conn, file, skip_existing, format, &mut out)?,
-        Command::Export { format } => export(conn, format, &mut out)?,
+        Command::Export { format, output } => match output.filter(|path| path.as_os_str() != "-") {
+            Some(path) => {
+                let mut file = OutputFile::create(&path)?;
+                export(conn, format, file.writer())?;
+                file.commit()?;
+            }
+            None => export(conn, format, &mut out)?,
+        },
     }
     out.flush()?;
     Ok(())

@@ -3,6 +3,7 @@
 
 mod commands;
 mod logging;
+mod output_file;
 
 use std::path::PathBuf;
 
@@ -102,11 +103,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Lines)]
         format: FormatArg,
     },
-    /// Write every person to standard output, streaming.
+    /// Write every person to standard output (or a file), streaming, from
+    /// one snapshot.
     Export {
         /// Output format (each can be imported again).
         #[arg(long, value_enum, default_value_t = FormatArg::Lines)]
         format: FormatArg,
+        /// Write to FILE instead: it is replaced only once the export is
+        /// complete, so a failed export leaves it as it was. `-` is stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Serve the JSON API (/persons), the page (/) and /openapi.json over
     /// HTTP until SIGTERM or Ctrl-C; logs one line per request on stderr.

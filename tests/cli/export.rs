@@ -7,6 +7,9 @@ use super::{awkward_names, json_names, rows};
 use crate::support::*;
 
 crate::support::tests! {
+    plain {
+        a_failed_export_to_a_file_leaves_the_file_as_it_was,
+    }
     per_backend {
         export_lines_prints_one_name_per_line,
         export_csv_prints_a_header_and_quotes_as_needed,
@@ -19,6 +22,8 @@ crate::support::tests! {
         awkward_names_are_stored_and_found_exactly,
         stdout_closed_early_exits_0_silently,
         export_and_list_stream_one_snapshot_while_others_write,
+        export_to_a_file_writes_what_stdout_gets,
+        export_to_a_path_it_cannot_write_fails_in_one_line,
     }
 }
 
@@ -279,4 +284,105 @@ fn export_and_list_stream_one_snapshot_while_others_write(db: &TestDb) {
             streamed.last()
         );
     }
+}
+
+fn export_to_a_file_writes_what_stdout_gets(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    cli.ok(["add", "Ann", "Doe, \"J\"", "Zoe\u{308}"]);
+    for format in ["lines", "csv", "json"] {
+        let streamed = cli.ok(["export", "--format", format]);
+        let file = format!("people.{format}");
+        assert_eq!(
+            cli.ok(["export", "--format", format, "--output", &file]),
+            ""
+        );
+        let written = std::fs::read_to_string(cli.cwd.path().join(&file)).unwrap();
+        assert_eq!(written, streamed, "{format}");
+        // `-o -` is stdout.
+        assert_eq!(cli.ok(["export", "--format", format, "-o", "-"]), streamed);
+    }
+    assert_eq!(partial_files(cli.cwd.path()), Vec::<String>::new());
+}
+
+fn export_to_a_path_it_cannot_write_fails_in_one_line(db: &TestDb) {
+    let cli = Runner::new(db.url());
+    cli.ok(["add", "Ann"]);
+    assert_eq!(
+        cli.fails(["export", "-o", "no/such/dir/people.txt"]),
+        "error: cannot write no/such/dir/people.txt: No such file or directory (os error 2)"
+    );
+    assert_eq!(cli.fails(["export", "-o", "."]), "error: . is a directory");
+    std::fs::write(cli.cwd.path().join("a-file"), "").unwrap();
+    assert_eq!(
+        cli.fails(["export", "-o", "a-file/people.txt"]),
+        "error: cannot write a-file/people.txt: Not a directory (os error 20)"
+    );
+    assert_eq!(partial_files(cli.cwd.path()), Vec::<String>::new());
+}
+
+/// An export that fails part way (a row people cannot read) replaces
+/// nothing: the file it was to replace keeps its bytes and permissions,
+/// through a symbolic link too, and no partial file is left behind.
+fn a_failed_export_to_a_file_leaves_the_file_as_it_was() {
+    use diesel::connection::SimpleConnection;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let db = sqlite_db();
+    let cli = Runner::new(db.url());
+    let names: Vec<String> = (1..=3_000).map(|i| format!("person {i}")).collect();
+    cli.ok_with_stdin(["import"], names.join("\n"));
+    let dir = cli.cwd.path();
+    let kept = dir.join("kept.txt");
+    std::fs::write(&kept, "the export of yesterday\n").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("kept.txt", dir.join("latest.txt")).unwrap();
+    let mut conn = people::open(db.url()).unwrap();
+    // Far enough in that the rows before it fill several writes.
+    conn.batch_execute("UPDATE person SET created_at = 'not a time' WHERE id = 2500")
+        .unwrap();
+    for target in ["kept.txt", "latest.txt", "new.txt"] {
+        assert_eq!(
+            cli.fails(["export", "-o", target]),
+            "error: person 2500 cannot be read: its created_at is not valid: Invalid datetime not a time",
+            "{target}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "the export of yesterday\n"
+    );
+    assert!(!dir.join("new.txt").exists());
+    assert_eq!(partial_files(dir), Vec::<String>::new());
+
+    conn.batch_execute("UPDATE person SET created_at = updated_at WHERE id = 2500")
+        .unwrap();
+    assert_eq!(cli.ok(["export", "-o", "latest.txt"]), "");
+    let expected = format!("{}\n", names.join("\n"));
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), expected);
+    assert!(
+        dir.join("latest.txt")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::metadata(&kept).unwrap().mode() & 0o777, 0o640);
+    // A new file gets what any new file here gets (0666 less the umask).
+    assert_eq!(cli.ok(["export", "-o", "new.txt"]), "");
+    std::fs::write(dir.join("plain.txt"), "").unwrap();
+    assert_eq!(
+        std::fs::metadata(dir.join("new.txt")).unwrap().mode() & 0o777,
+        std::fs::metadata(dir.join("plain.txt")).unwrap().mode() & 0o777
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("new.txt")).unwrap(),
+        expected
+    );
+}
+
+/// The partial files an export left in `dir`.
+fn partial_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".partial"))
+        .collect()
 }
