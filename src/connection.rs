@@ -300,6 +300,8 @@ where
 /// read; other connections keep writing (in WAL mode), but the WAL cannot be
 /// checkpointed past the snapshot until it ends. On PostgreSQL it is `BEGIN
 /// ISOLATION LEVEL REPEATABLE READ, READ ONLY`, so a write inside fails.
+/// Writes belong in [`transaction`]: on SQLite a write inside a snapshot may
+/// fail with "database is locked" where `transaction` would have waited.
 /// Inside an open transaction `f` simply runs in it: that transaction
 /// decides what its reads see (on SQLite, one snapshot already).
 ///
