@@ -9,7 +9,7 @@ use people::{DatabaseUrl, DbConnection, OnConflict, PageRequest, Person};
 use super::output_file::OutputFile;
 use super::{Command, FormatArg, ListArgs};
 
-/// Rows fetched per query when streaming `list` and `export`.
+/// Rows fetched per query when streaming `list`.
 const STREAM_BATCH: i64 = 1_000;
 
 pub fn run(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
@@ -58,10 +58,12 @@ fn run_on_people(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
         Command::Export { format, output } => match output.filter(|path| path.as_os_str() != "-") {
             Some(path) => {
                 let mut file = OutputFile::create(&path)?;
-                export(conn, format, file.writer())?;
+                people::formats::export(conn, format.into(), file.writer())?;
                 file.commit()?;
             }
-            None => export(conn, format, &mut out)?,
+            None => {
+                people::formats::export(conn, format.into(), &mut out)?;
+            }
         },
     }
     out.flush()?;
@@ -225,7 +227,7 @@ fn list(conn: &mut DbConnection, args: &ListArgs, out: &mut impl Write) -> anyho
     } else {
         RowSink::Rows(out)
     };
-    // Batches of one snapshot, as in `export`.
+    // Batches of one snapshot, as `people::formats::export` reads them.
     people::read_snapshot(conn, |conn| {
         let mut left = args.limit.unwrap_or(u64::MAX);
         let mut after = args.after;
@@ -311,25 +313,4 @@ fn progress_bar(template: &str) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn export(conn: &mut DbConnection, format: FormatArg, out: &mut impl Write) -> anyhow::Result<()> {
-    let mut writer = PersonWriter::new(out, format.into())?;
-    // Batches of one snapshot: what others write meanwhile cannot make the
-    // export a state that never was (a name twice, which import refuses).
-    people::read_snapshot(conn, |conn| {
-        let mut after = None;
-        loop {
-            let batch = people::list(conn, after, STREAM_BATCH)?;
-            for person in &batch {
-                writer.write(person)?;
-            }
-            match batch.last() {
-                Some(last) if batch.len() as i64 == STREAM_BATCH => after = Some(last.id),
-                _ => return anyhow::Ok(()),
-            }
-        }
-    })?;
-    writer.finish()?;
-    Ok(())
 }

@@ -10,6 +10,7 @@ mod bounded_read;
 use std::io::{self, BufRead, Write};
 use std::str::FromStr;
 
+use crate::connection::DbConnection;
 use crate::error::{Error, Result};
 use crate::models::{Person, rfc3339};
 use crate::name::{MAX_NAME_CHARS, PersonName};
@@ -39,6 +40,50 @@ impl FromStr for Format {
             other => Err(format!("unknown format {other:?}; use lines, csv or json")),
         }
     }
+}
+
+/// People read per query by [`export`]: memory stays flat at any size.
+const EXPORT_BATCH: i64 = 1_000;
+
+/// Writes every person to `out` in `format`, in id order, and returns how
+/// many. The batches are read in one snapshot ([`read_snapshot`](crate::read_snapshot)),
+/// so what other connections commit meanwhile is not in it: an export
+/// is always a state the database was in, and imports again.
+///
+/// # Errors
+/// [`Error::UnreadablePerson`] or another database error, or [`Error::Io`]
+/// if writing fails. `out` then holds the part written before: write to a
+/// file beside the target and rename it once this returns `Ok`, as
+/// `people export -o FILE` does, to replace a file only with a whole export.
+///
+/// # Example
+/// ```
+/// use people::formats::{Format, export};
+/// # let mut conn = people::init(":memory:")?;
+/// people::create_many(&mut conn, ["Ann", "Bo"], people::OnConflict::Fail)?;
+/// let mut out = Vec::new();
+/// assert_eq!(export(&mut conn, Format::Lines, &mut out)?, 2);
+/// assert_eq!(out, b"Ann\nBo\n");
+/// # Ok::<(), people::Error>(())
+/// ```
+pub fn export<W: Write>(conn: &mut DbConnection, format: Format, out: W) -> Result<u64> {
+    let mut writer = PersonWriter::new(out, format)?;
+    crate::read_snapshot(conn, |conn| {
+        let mut after = None;
+        loop {
+            let batch = crate::list(conn, after, EXPORT_BATCH)?;
+            for person in &batch {
+                writer.write(person)?;
+            }
+            match batch.last() {
+                Some(last) if batch.len() as i64 == EXPORT_BATCH => after = Some(last.id),
+                _ => return Ok::<_, Error>(()),
+            }
+        }
+    })?;
+    let written = writer.written;
+    writer.finish()?;
+    Ok(written)
 }
 
 /// The names in `input`, validated one by one as they are read; pass the
