@@ -1,5 +1,6 @@
 //! The `people` command: a thin edge over the library. Errors are printed as
-//! one `error: …` line with exit code 1; usage errors exit 2 (clap).
+//! one `error: …` line with exit code 1; usage errors exit 2 (clap); an
+//! `export -o` stopped by a signal exits 128 + its number.
 
 mod cli;
 
@@ -13,7 +14,11 @@ fn main() -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS, // `people export | head`
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
-            ExitCode::from(1)
+            match error.downcast_ref::<cli::Interrupted>() {
+                // As the shell reports a process the signal killed.
+                Some(interrupted) => ExitCode::from(128 + interrupted.signal as u8),
+                None => ExitCode::from(1),
+            }
         }
     }
 }

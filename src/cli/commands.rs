@@ -58,7 +58,12 @@ fn run_on_people(command: Command, url: &DatabaseUrl) -> anyhow::Result<()> {
         Command::Export { format, output } => match output.filter(|path| path.as_os_str() != "-") {
             Some(path) => {
                 let mut file = OutputFile::create(&path)?;
-                people::formats::export(conn, format.into(), file.writer())?;
+                let exported = people::formats::export(conn, format.into(), file.writer());
+                // A signal fails the export's next write; say so instead.
+                if let Some(interrupted) = file.interrupted() {
+                    return Err(interrupted.into());
+                }
+                exported?;
                 file.commit()?;
             }
             None => {

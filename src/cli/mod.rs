@@ -5,6 +5,8 @@ mod commands;
 mod logging;
 mod output_file;
 
+pub use output_file::Interrupted;
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};

@@ -9,6 +9,8 @@ use crate::support::*;
 crate::support::tests! {
     plain {
         a_failed_export_to_a_file_leaves_the_file_as_it_was,
+        an_export_to_a_file_stopped_by_a_signal_leaves_it_as_it_was,
+        an_export_to_a_file_keeps_an_ignored_sigint_ignored,
     }
     per_backend {
         export_lines_prints_one_name_per_line,
@@ -376,6 +378,92 @@ fn a_failed_export_to_a_file_leaves_the_file_as_it_was() {
         std::fs::read_to_string(dir.join("new.txt")).unwrap(),
         expected
     );
+}
+
+/// A database big enough that exporting it takes a while, and its runner.
+fn big_sqlite_db() -> (TestDb, Runner) {
+    let db = sqlite_db();
+    let cli = Runner::new(db.url());
+    let names: Vec<String> = (1..=300_000)
+        .map(|i| format!("someone with a longish name {i:06}"))
+        .collect();
+    assert_eq!(
+        cli.ok_with_stdin(["import"], names.join("\n")),
+        "imported 300000, skipped 0\n"
+    );
+    (db, cli)
+}
+
+/// Starts `people export --format json -o out.json` (through `sh -c
+/// "$shell; exec people …"`), and waits until it is writing the partial file.
+fn start_export_to_a_file(cli: &Runner, shell: &str) -> std::process::Child {
+    let child = std::process::Command::new("sh")
+        .current_dir(cli.cwd.path())
+        .env_remove("DATABASE_URL")
+        .args(["-c", &format!("{shell}; exec \"$0\" \"$@\"")])
+        .arg(PEOPLE)
+        .args(["--database-url", &cli.url])
+        .args(["export", "--format", "json", "-o", "out.json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn people");
+    let started = std::time::Instant::now();
+    while !partial_files(cli.cwd.path())
+        .iter()
+        .any(|name| std::fs::metadata(cli.cwd.path().join(name)).is_ok_and(|meta| meta.len() > 0))
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the export never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child
+}
+
+fn send(signal: &str, child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Ctrl-C (or SIGTERM) in the middle of `export -o`: the file keeps its
+/// bytes, no partial file is left, and the exit status is the signal's.
+fn an_export_to_a_file_stopped_by_a_signal_leaves_it_as_it_was() {
+    let (_db, cli) = big_sqlite_db();
+    let out = cli.cwd.path().join("out.json");
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        std::fs::write(&out, "the export of yesterday\n").unwrap();
+        let child = start_export_to_a_file(&cli, ":");
+        send(signal, &child);
+        let output = child.wait_with_output().expect("wait for people");
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("error: stopped by SIG{signal}; out.json left as it was\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "the export of yesterday\n"
+        );
+        assert_eq!(partial_files(cli.cwd.path()), Vec::<String>::new());
+    }
+}
+
+/// A shell starts a script's background jobs with SIGINT ignored; `export
+/// -o` leaves it so, and runs to the end.
+fn an_export_to_a_file_keeps_an_ignored_sigint_ignored() {
+    let (_db, cli) = big_sqlite_db();
+    let child = start_export_to_a_file(&cli, "trap '' INT");
+    send("INT", &child);
+    let output = child.wait_with_output().expect("wait for people");
+    assert!(output.status.success(), "{output:?}");
+    let written = std::fs::read_to_string(cli.cwd.path().join("out.json")).unwrap();
+    assert_eq!(json_names(&written).len(), 300_000);
+    assert_eq!(partial_files(cli.cwd.path()), Vec::<String>::new());
 }
 
 /// The partial files an export left in `dir`.
