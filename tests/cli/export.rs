@@ -172,13 +172,7 @@ fn awkward_names_are_stored_and_found_exactly(db: &TestDb) {
 /// `people export | head -1`: the reader goes away early, which is no error.
 fn stdout_closed_early_exits_0_silently(db: &TestDb) {
     let cli = Runner::new(db.url());
-    let names: Vec<String> = (1..=30_000)
-        .map(|i| format!("someone with a longish name {i:06}"))
-        .collect();
-    assert_eq!(
-        cli.ok_with_stdin(["import"], names.join("\n")),
-        "imported 30000, skipped 0\n"
-    );
+    import_longish_names(&cli, 30_000);
     for args in [
         &["export"][..],
         &["export", "--format", "csv"],
@@ -186,29 +180,9 @@ fn stdout_closed_early_exits_0_silently(db: &TestDb) {
         &["list"],
         &["list", "--json"],
     ] {
-        let mut child = std::process::Command::new(PEOPLE)
-            .current_dir(cli.cwd.path())
-            .env_remove("DATABASE_URL")
-            .arg("--database-url")
-            .arg(&cli.url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn people");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("read one line");
-        assert!(!first.is_empty(), "{args:?} printed nothing");
+        let (child, reader, _first) = start_streaming(&cli, args);
         drop(reader);
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .expect("read stderr");
-        let status = child.wait().expect("wait for people");
+        let (status, stderr) = wait_with_stderr(child);
         assert!(status.success(), "{args:?}: {status:?}, stderr: {stderr}");
         assert_eq!(stderr, "", "{args:?}");
     }
@@ -220,13 +194,7 @@ fn stdout_closed_early_exits_0_silently(db: &TestDb) {
 fn export_and_list_stream_one_snapshot_while_others_write(db: &TestDb) {
     const PEOPLE_COUNT: usize = 30_000;
     let cli = Runner::new(db.url());
-    let mut names: Vec<String> = (1..=PEOPLE_COUNT)
-        .map(|i| format!("someone with a longish name {i:06}"))
-        .collect();
-    assert_eq!(
-        cli.ok_with_stdin(["import"], names.join("\n")),
-        "imported 30000, skipped 0\n"
-    );
+    let mut names = import_longish_names(&cli, PEOPLE_COUNT);
     let mut writer = people::open(db.url()).expect("open a second connection");
     let last_id = PEOPLE_COUNT as i32;
     for args in [
@@ -236,22 +204,9 @@ fn export_and_list_stream_one_snapshot_while_others_write(db: &TestDb) {
         &["list", "--json"],
     ] {
         let expected = names.clone();
-        let mut child = std::process::Command::new(PEOPLE)
-            .current_dir(cli.cwd.path())
-            .env_remove("DATABASE_URL")
-            .arg("--database-url")
-            .arg(&cli.url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn people");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
         // The first line out means the first batch was read; the full pipe
         // holds the stream up long before the last batch.
-        let mut output = String::new();
-        reader.read_line(&mut output).expect("read one line");
-        assert!(!output.is_empty(), "{args:?} printed nothing");
+        let (child, mut reader, mut output) = start_streaming(&cli, args);
         people::transaction(&mut writer, |conn| {
             let first = names[0].clone();
             people::rename(conn, 1, "for a moment")?;
@@ -262,14 +217,7 @@ fn export_and_list_stream_one_snapshot_while_others_write(db: &TestDb) {
         .expect("swap the first and last names");
         names.swap(0, PEOPLE_COUNT - 1);
         reader.read_to_string(&mut output).expect("read the rest");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .expect("read stderr");
-        let status = child.wait().expect("wait for people");
+        let (status, stderr) = wait_with_stderr(child);
         assert!(status.success(), "{args:?}: {status:?}, stderr: {stderr}");
         let streamed: Vec<String> = match args {
             ["export"] => output.lines().map(str::to_owned).collect(),
@@ -380,17 +328,62 @@ fn a_failed_export_to_a_file_leaves_the_file_as_it_was() {
     );
 }
 
-/// A database big enough that exporting it takes a while, and its runner.
-fn big_sqlite_db() -> (TestDb, Runner) {
-    let db = sqlite_db();
-    let cli = Runner::new(db.url());
-    let names: Vec<String> = (1..=300_000)
+/// Imports `count` names long enough that a stream of them outgrows a pipe;
+/// returns them.
+fn import_longish_names(cli: &Runner, count: usize) -> Vec<String> {
+    let names: Vec<String> = (1..=count)
         .map(|i| format!("someone with a longish name {i:06}"))
         .collect();
     assert_eq!(
         cli.ok_with_stdin(["import"], names.join("\n")),
-        "imported 300000, skipped 0\n"
+        format!("imported {count}, skipped 0\n")
     );
+    names
+}
+
+/// Starts `people ARGS` with its output in a pipe and reads its first line.
+fn start_streaming(
+    cli: &Runner,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut child = std::process::Command::new(PEOPLE)
+        .current_dir(cli.cwd.path())
+        .env_remove("DATABASE_URL")
+        .arg("--database-url")
+        .arg(&cli.url)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn people");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("read one line");
+    assert!(!first.is_empty(), "{args:?} printed nothing");
+    (child, reader, first)
+}
+
+/// Waits for `child`; its exit status and everything it wrote on stderr.
+fn wait_with_stderr(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    (child.wait().expect("wait for people"), stderr)
+}
+
+/// A database big enough that exporting it takes a while, and its runner.
+fn big_sqlite_db() -> (TestDb, Runner) {
+    let db = sqlite_db();
+    let cli = Runner::new(db.url());
+    import_longish_names(&cli, 300_000);
     (db, cli)
 }
 
